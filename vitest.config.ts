@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ['default'],
+    // The JSON report feeds scripts/test-summary.mjs (the one-line tally CI prints).
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
