@@ -1,0 +1,72 @@
+// SIMD helpers (WASM SIMD, f32x4) shared by the kernels: a vector exp for the softmax weights,
+// horizontal sums, and IEEE half <-> float conversion for f16 cache storage (WASM SIMD has no
+// half-precision instructions, so halves are widened with integer ops).
+#pragma once
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <wasm_simd128.h>
+
+static inline float hsum(v128_t v) {
+  v128_t s = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+  s = wasm_f32x4_add(s, wasm_i32x4_shuffle(s, s, 1, 0, 3, 2));
+  return wasm_f32x4_extract_lane(s, 0);
+}
+
+// exp(x) for x <= 0 (all the softmax needs: x = logit - running max). Range reduction
+// x = n ln2 + r, |r| <= ln2/2, then Cephes' degree-6 polynomial for exp(r) (about 1 ulp), then the
+// exponent n is added to the float's bits. Below -87.3 (and for -inf, i.e. masked keys) gives 0.
+static inline v128_t exp4_nonpos(v128_t x) {
+  const v128_t lo = wasm_f32x4_splat(-87.3f);
+  v128_t under = wasm_f32x4_lt(x, lo);  // also true for -inf; NaN never reaches here
+  x = wasm_f32x4_max(x, lo);
+  v128_t n = wasm_f32x4_nearest(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)));
+  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+  v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+  v128_t r2 = wasm_f32x4_mul(r, r);
+  p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, r2), r), wasm_f32x4_splat(1.0f));
+  // n in [-126, 0]: 2^n is a normal float built from its exponent bits.
+  v128_t pow2n = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+  v128_t y = wasm_f32x4_mul(p, pow2n);
+  return wasm_v128_andnot(y, under);
+}
+
+// Four halves (the low 64 bits of a load) to four floats. The half's exponent+mantissa shifted into
+// float position and multiplied by 2^112 rebias normals and subnormals alike; inf/NaN get the float's
+// all-ones exponent; the sign is or-ed back.
+static inline v128_t f16x4_to_f32x4(const uint16_t* p) {
+  v128_t h = wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(p));
+  v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+  v128_t em = wasm_v128_and(h, wasm_i32x4_splat(0x7fff));
+  v128_t bits = wasm_i32x4_shl(em, 13);
+  v128_t f = wasm_f32x4_mul(bits, wasm_i32x4_splat(0x77800000));  // 0x77800000 = 2^112
+  v128_t special = wasm_i32x4_gt(em, wasm_i32x4_splat(0x7bff));
+  f = wasm_v128_bitselect(wasm_v128_or(bits, wasm_i32x4_splat(0x7f800000)), f, special);
+  return wasm_v128_or(f, sign);
+}
+
+// Float to half, round to nearest even, overflow to inf, subnormals kept, NaN stays NaN.
+static inline uint16_t f32_to_f16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t sign = (u >> 16) & 0x8000;
+  uint32_t a = u & 0x7fffffff;
+  if (a >= 0x7f800000) return (uint16_t)(sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0));
+  if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00);  // rounds past 65504
+  if (a < 0x38800000) {                                     // half subnormal (or zero)
+    if (a < 0x33000000) return (uint16_t)sign;              // below half of the smallest subnormal
+    uint32_t e = a >> 23, m = (a & 0x7fffff) | 0x800000;
+    uint32_t shift = 126 - e;  // 14..24 + 1: m * 2^(e-150) in units of 2^-24
+    uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (q & 1))) q++;
+    return (uint16_t)(sign | q);
+  }
+  uint32_t r = a + 0xfff + ((a >> 13) & 1);  // round mantissa to 10 bits, ties to even
+  return (uint16_t)(sign | ((r - 0x38000000) >> 13));
+}

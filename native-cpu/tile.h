@@ -1,0 +1,94 @@
+// The attention core shared by paged_decode and unified_attention: online softmax of a group of
+// query rows over a key range of one sequence's paged cache, one tile of keys at a time.
+//
+// Rows. The rows of one (sequence, kvHead g) are its query tokens t in [0, queryLen) times the query
+// heads h of g's GQA group (h = g * G + i, G = numQueryHeads / numKvHeads), numbered t * G + i and cut
+// into groups of at most RMAX. Every row of a group reads the same K/V rows (same sequence, same g),
+// so each key and value is loaded once per tile for the whole group: for GQA 64/8 decode that is
+// 8 heads per load, the reuse that makes decode bandwidth-bound instead of load-bound.
+//
+// Tiles. Keys [lo, hi) (absolute positions) are walked in tiles of at most TILE keys that never cross
+// a cache block, so a tile's keys are one block's consecutive slots: slot stride numKvHeads * headSize
+// floats. f32 caches are read in place; f16 caches are widened into a small f32 tile first, once per
+// tile for all rows.
+//
+// Per tile, per row r (all f32):
+//   S[r][j] = scale * q_r . k_j          (f32x4 dot, 4 rows per pass so each k chunk loads once)
+//   softcap: S = c * tanh(S / c); masked (j > pos_r, or j <= pos_r - W) -> -inf
+//   m' = max(m, max_j S);  p_j = exp(S_j - m');  l = l * exp(m - m') + sum_j p_j
+//   acc = acc * exp(m - m') + sum_j p_j v_j   (f32x4, 16 floats of acc in registers per pass)
+// The sink is NOT applied here: the caller folds it in exactly once (finalize for unified attention,
+// the LSE merge of segments for paged_decode).
+#pragma once
+#include "abi.h"
+#include "simd.h"
+
+#define RMAX 64  // rows per group
+#define TILE 16  // keys per tile
+
+struct RowGroup {
+  int R;
+  int seq, g, qStart, ctx;
+  int minPos, maxPos;
+  int token[RMAX];  // query row index in the batch (queryStartLoc[seq] + t)
+  int head[RMAX];
+  int pos[RMAX];    // absolute position of the row's query token
+};
+
+// Scratch carve-up (floats, each part a multiple of 4 so f32x4 rows stay 16-byte aligned).
+struct Work {
+  float* acc;  // [RMAX][D]
+  float* m;    // [RMAX]
+  float* l;    // [RMAX]
+  float* S;    // [RMAX][TILE]
+  float* kt;   // [TILE][D] widened f16 keys
+  float* vt;   // [TILE][D] widened f16 values
+  float* rest; // what is left (paged_decode's segment partials)
+};
+
+static inline int work_floats(int D) { return RMAX * D + 2 * RMAX + RMAX * TILE + 2 * TILE * D; }
+
+static inline Work carve(float* scratch, int D) {
+  Work w;
+  w.acc = scratch;
+  w.m = w.acc + RMAX * D;
+  w.l = w.m + RMAX;
+  w.S = w.l + RMAX;
+  w.kt = w.S + RMAX * TILE;
+  w.vt = w.kt + TILE * D;
+  w.rest = w.vt + TILE * D;
+  return w;
+}
+
+// Rows [rowStart, rowStart + R) of (seq, g).
+static inline void make_group(const AttnParams* P, int seq, int g, int rowStart, int rowEnd, RowGroup* G) {
+  const int groupSize = P->numQueryHeads / P->numKvHeads;
+  G->R = rowEnd - rowStart;
+  G->seq = seq;
+  G->g = g;
+  G->qStart = P->queryStartLoc[seq];
+  G->ctx = P->contextLens[seq];
+  G->minPos = 0x7fffffff;
+  G->maxPos = -1;
+  for (int r = 0; r < G->R; r++) {
+    int i = rowStart + r, t = i / groupSize;
+    G->token[r] = G->qStart + t;
+    G->head[r] = g * groupSize + i % groupSize;
+    G->pos[r] = G->ctx + t;
+    if (G->pos[r] < G->minPos) G->minPos = G->pos[r];
+    if (G->pos[r] > G->maxPos) G->maxPos = G->pos[r];
+  }
+}
+
+// First key any row of the group can see.
+static inline int group_lo(const AttnParams* P, const RowGroup* G) {
+  if (P->slidingWindow <= 0) return 0;
+  int lo = G->minPos - P->slidingWindow + 1;
+  return lo < 0 ? 0 : lo;
+}
+
+static inline float sink_of(const AttnParams* P, int h) { return P->sinks ? P->sinks[h] : -INFINITY; }
+
+// Online softmax of the group over keys [lo, hi); leaves m, l, acc (unnormalized, no sink) in w.
+// Returns SINKRT_E_BLOCK (having written nothing outside scratch) on a block id outside the cache.
+int attend_rows(const AttnParams* P, const RowGroup* G, int lo, int hi, Work* w);
