@@ -1,0 +1,56 @@
+// Engine-wide state: the config, the byte address of every region (carved once in init()) and tiny
+// load/store helpers. Regions are raw memory (no AS objects), so nothing is allocated after init and
+// TS can view the same bytes. Every region is 16-byte aligned (v128 stores, u64 hashes).
+
+import { HEADER_WORDS } from './layout';
+
+// Config, as accepted by init().
+export let NB: i32 = 0; // numBlocks (full group)
+export let BS: i32 = 0; // blockSize
+export let BS_SHIFT: i32 = 0; // log2(blockSize)
+export let W: i32 = 0; // slidingWindow (0 = no sliding group)
+export let NSB: i32 = 0; // numSlidingBlocks (block 0 is the null block)
+export let S: i32 = 0; // maxNumSeqs
+export let T: i32 = 0; // maxNumBatchedTokens
+export let L: i32 = 0; // maxModelLen
+export let R: i32 = 0; // maxRequests
+export let MB: i32 = 0; // maxBlocksPerSeq
+export let PC: bool = false; // prefix caching
+export let INITIALIZED: bool = false;
+
+export function setConfig(nb: i32, bs: i32, w: i32, nsb: i32, s: i32, t: i32, l: i32, r: i32, pc: bool): void {
+  NB = nb; BS = bs; BS_SHIFT = <i32>ctz<u32>(<u32>bs); W = w; NSB = w > 0 ? nsb : 0;
+  S = s; T = t; L = l; R = r; MB = (l + bs - 1) >> BS_SHIFT; PC = pc;
+}
+
+export function setInitialized(): void { INITIALIZED = true; }
+
+// The header lives at __heap_base; regions follow it.
+export let HDR: usize = 0;
+let BUMP: usize = 0;
+
+export function resetCarving(): void {
+  HDR = (__heap_base + 15) & ~<usize>15;
+  BUMP = HDR + <usize>(HEADER_WORDS << 2);
+}
+
+/** Reserves `bytes` (rounded up to 16) and returns the address; only init() calls this. */
+export function carve(bytes: i32): usize {
+  const p = BUMP;
+  BUMP += (<usize>bytes + 15) & ~<usize>15;
+  return p;
+}
+
+export function carvedEnd(): usize { return BUMP; }
+
+@inline export function hget(word: i32): i32 { return load<i32>(HDR + (<usize>word << 2)); }
+@inline export function hset(word: i32, v: i32): void { store<i32>(HDR + (<usize>word << 2), v); }
+@inline export function hadd(word: i32, d: i32): void { hset(word, hget(word) + d); }
+
+@inline export function ld(base: usize, i: i32): i32 { return load<i32>(base + (<usize>i << 2)); }
+@inline export function st(base: usize, i: i32, v: i32): void { store<i32>(base + (<usize>i << 2), v); }
+@inline export function ld64(base: usize, i: i32): u64 { return load<u64>(base + (<usize>i << 3)); }
+@inline export function st64(base: usize, i: i32, v: u64): void { store<u64>(base + (<usize>i << 3), v); }
+
+/** ceil(tokens / blockSize) */
+@inline export function blocksFor(tokens: i32): i32 { return (tokens + BS - 1) >> BS_SHIFT; }
