@@ -6,7 +6,7 @@
 
 import type { BackendName } from '../backends/backend.js';
 import { SinkrtError, type Dtype } from '../backends/types.js';
-import { startBackend } from '../runtime/probe.js';
+import { releaseBackend, startBackend } from '../runtime/probe.js';
 import { checkOneOf } from '../runtime/errors.js';
 import { BATCH_SHAPES } from '../../test/helpers/shapes.js';
 import { runCase, type CaseResult } from '../../test/helpers/run-case.js';
@@ -58,7 +58,7 @@ export async function conformance(argv: string[]): Promise<number> {
     }
     progress.done();
   } finally {
-    await backend.close();
+    await releaseBackend(backend);
   }
   const failed = results.filter((r) => !r.pass).length;
   if (f.json) {

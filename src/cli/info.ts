@@ -4,7 +4,7 @@
 
 import type { BackendName } from '../backends/backend.js';
 import { explainSelection, selectKernels } from '../backends/select.js';
-import { AUTO_ORDER, startBackend } from '../runtime/probe.js';
+import { AUTO_ORDER, releaseBackend, startBackend } from '../runtime/probe.js';
 import { normalizeModel } from '../runtime/model.js';
 import { helpText, parseFlags, type FlagSpec } from './args.js';
 
@@ -39,7 +39,7 @@ export async function info(argv: string[]): Promise<number> {
         }
         report.push({ name, available: true, reason: 'started', facts, selection });
       } finally {
-        await b.close();
+        await releaseBackend(b);
       }
     } catch (e) {
       report.push({ name, available: false, reason: (e as Error).message });

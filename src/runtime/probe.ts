@@ -17,19 +17,15 @@ export const AUTO_ORDER: readonly BackendName[] = ['rocm', 'webgpu', 'cpu'];
 export interface BackendHostOptions {
   /** A WebGPU device to use instead of requesting one (browsers, Electron renderers). */
   gpuDevice?: GPUDevice;
+  /** WGSL sources (shaders/*.wgsl by name); Node reads them from the package. */
+  shaders?: unknown;
+  /** Browsers: the URL of the folder of shaders/*.wgsl, when `shaders` is not given. */
+  shaderUrl?: string | URL;
+  /** Options of the CPU backend (e.g. { wasm: bytes } in a browser). */
+  cpu?: Record<string, unknown>;
   /** Extra factory options, per backend, passed through as given. */
   [key: string]: unknown;
 }
-
-type Factory = (opts: BackendHostOptions) => Promise<AttentionBackend>;
-
-// Module paths are relative to this file (dist/src/runtime/probe.js after tsc). The factories are
-// looked up by name so a backend that has not been built yet gives a reason, not a load error.
-const MODULES: Record<BackendName, { path: string; factory: string }> = {
-  rocm: { path: '../backends/rocm/index.js', factory: 'createRocmBackend' },
-  webgpu: { path: '../backends/webgpu/index.js', factory: 'createWebGpuBackend' },
-  cpu: { path: '../backends/cpu/index.js', factory: 'createCpuBackend' },
-};
 
 export interface ProbeResult {
   name: BackendName;
@@ -46,28 +42,79 @@ function message(e: unknown): string {
   return String(e);
 }
 
-async function loadFactory(name: BackendName): Promise<Factory> {
-  const m = MODULES[name];
-  let mod: Record<string, unknown>;
+type Starter = (host: BackendHostOptions) => Promise<{ backend: AttentionBackend; release?: () => void }>;
+
+/** What a starter created besides the backend (a GPUDevice it requested), released with it. */
+const extras = new WeakMap<AttentionBackend, () => void>();
+
+const inBrowser = typeof navigator !== 'undefined' && typeof (navigator as { gpu?: unknown }).gpu !== 'undefined' && typeof process === 'undefined';
+
+const STARTERS: Record<BackendName, Starter> = {
+  cpu: async (host) => {
+    const { createCpuBackend } = await import('../backends/cpu/index.js');
+    return { backend: await createCpuBackend((host.cpu ?? {}) as Parameters<typeof createCpuBackend>[0]) };
+  },
+  webgpu: async (host) => {
+    const { createWebGpuBackend, loadShadersFromUrl } = await import('../backends/webgpu/index.js');
+    let device = host.gpuDevice;
+    let release: (() => void) | undefined;
+    let shaders = host.shaders as import('../backends/webgpu/index.js').ShaderSources | undefined;
+    if (device === undefined && inBrowser) {
+      // Browsers and Electron renderers: navigator.gpu; shaders from host.shaders or host.shaderUrl.
+      const adapter = await navigator.gpu.requestAdapter();
+      if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
+      const d = await adapter.requestDevice({ requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [] });
+      device = d;
+      release = () => d.destroy();
+    } else if (device === undefined) {
+      // Node: Dawn through the optional `webgpu` package.
+      const node = await import('../backends/webgpu/node.js');
+      const nd = await node.createNodeDevice();
+      device = nd.device;
+      release = () => nd.device.destroy();
+      shaders ??= node.loadShadersFromDisk();
+    }
+    try {
+      if (shaders === undefined) {
+        if (host.shaderUrl === undefined) throw new Error('in a browser, host.shaders or host.shaderUrl (the folder of shaders/*.wgsl) is required');
+        shaders = await loadShadersFromUrl(host.shaderUrl);
+      }
+      return { backend: await createWebGpuBackend(device, { shaders }), release };
+    } catch (e) {
+      release?.();
+      throw e;
+    }
+  },
+  rocm: async (host) => {
+    // Imported by a computed name: the native addon's module exists only where it was built.
+    const path = '../backends/rocm/index.js';
+    const mod = (await import(/* @vite-ignore */ path)) as Record<string, unknown>;
+    const f = mod.createRocmBackend;
+    if (typeof f !== 'function') throw new Error('rocm backend module has no createRocmBackend()');
+    return { backend: await (f as (h: BackendHostOptions) => Promise<AttentionBackend>)(host) };
+  },
+};
+
+/** Starts one backend, or throws E_BACKEND_UNAVAILABLE with the reason. Release it with releaseBackend. */
+export async function startBackend(name: BackendName, host: BackendHostOptions = {}): Promise<AttentionBackend> {
   try {
-    mod = (await import(/* @vite-ignore */ m.path)) as Record<string, unknown>;
+    const { backend, release } = await STARTERS[name](host);
+    if (release) extras.set(backend, release);
+    return backend;
   } catch (e) {
-    throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `${name} backend module did not load (${message(e).split('\n')[0]})`, { cause: e });
+    const first = message(e).split('\n')[0];
+    const what = /Cannot find module|Failed to fetch dynamically imported module/.test(first) ? `is not built or not installed here (${first})` : `did not start: ${first}`;
+    throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `${name} backend ${what}`, { cause: e });
   }
-  const f = mod[m.factory];
-  if (typeof f !== 'function') {
-    throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `${name} backend module has no ${m.factory}()`);
-  }
-  return f as Factory;
 }
 
-/** Starts one backend, or throws E_BACKEND_UNAVAILABLE with the reason. */
-export async function startBackend(name: BackendName, host: BackendHostOptions = {}): Promise<AttentionBackend> {
-  const factory = await loadFactory(name);
+/** Closes a backend from startBackend and whatever its starter created for it (a GPUDevice). */
+export async function releaseBackend(backend: AttentionBackend): Promise<void> {
   try {
-    return await factory(host);
-  } catch (e) {
-    throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `${name} backend did not start: ${message(e)}`, { cause: e });
+    await backend.close();
+  } finally {
+    extras.get(backend)?.();
+    extras.delete(backend);
   }
 }
 
@@ -86,7 +133,7 @@ export async function probeBackend(name: BackendName, host: BackendHostOptions =
       const facts = b.describe();
       return { name, available: true, reason: summarize(facts), facts, ms: performance.now() - t0 };
     } finally {
-      await b.close();
+      await releaseBackend(b);
     }
   } catch (e) {
     return { name, available: false, reason: message(e), ms: performance.now() - t0 };
