@@ -42,6 +42,19 @@ function message(e: unknown): string {
   return String(e);
 }
 
+// The WebGPU and ROCm modules are imported by computed names, typed by these local shapes: the
+// package then type-checks and loads where either is absent (not built, not installed).
+const WEBGPU_INDEX = '../backends/webgpu/index.js';
+const WEBGPU_NODE = '../backends/webgpu/node.js';
+interface WebGpuModule {
+  createWebGpuBackend(device: GPUDevice, opts: { shaders: unknown }): Promise<AttentionBackend>;
+  loadShadersFromUrl(base: string | URL): Promise<unknown>;
+}
+interface WebGpuNodeModule {
+  createNodeDevice(): Promise<{ device: GPUDevice }>;
+  loadShadersFromDisk(): unknown;
+}
+
 type Starter = (host: BackendHostOptions) => Promise<{ backend: AttentionBackend; release?: () => void }>;
 
 /** What a starter created besides the backend (a GPUDevice it requested), released with it. */
@@ -55,10 +68,10 @@ const STARTERS: Record<BackendName, Starter> = {
     return { backend: await createCpuBackend((host.cpu ?? {}) as Parameters<typeof createCpuBackend>[0]) };
   },
   webgpu: async (host) => {
-    const { createWebGpuBackend, loadShadersFromUrl } = await import('../backends/webgpu/index.js');
+    const wg = (await import(/* @vite-ignore */ WEBGPU_INDEX)) as WebGpuModule;
     let device = host.gpuDevice;
     let release: (() => void) | undefined;
-    let shaders = host.shaders as import('../backends/webgpu/index.js').ShaderSources | undefined;
+    let shaders = host.shaders;
     if (device === undefined && inBrowser) {
       // Browsers and Electron renderers: navigator.gpu; shaders from host.shaders or host.shaderUrl.
       const adapter = await navigator.gpu.requestAdapter();
@@ -68,7 +81,7 @@ const STARTERS: Record<BackendName, Starter> = {
       release = () => d.destroy();
     } else if (device === undefined) {
       // Node: Dawn through the optional `webgpu` package.
-      const node = await import('../backends/webgpu/node.js');
+      const node = (await import(/* @vite-ignore */ WEBGPU_NODE)) as WebGpuNodeModule;
       const nd = await node.createNodeDevice();
       device = nd.device;
       release = () => nd.device.destroy();
@@ -77,9 +90,9 @@ const STARTERS: Record<BackendName, Starter> = {
     try {
       if (shaders === undefined) {
         if (host.shaderUrl === undefined) throw new Error('in a browser, host.shaders or host.shaderUrl (the folder of shaders/*.wgsl) is required');
-        shaders = await loadShadersFromUrl(host.shaderUrl);
+        shaders = await wg.loadShadersFromUrl(host.shaderUrl);
       }
-      return { backend: await createWebGpuBackend(device, { shaders }), release };
+      return { backend: await wg.createWebGpuBackend(device, { shaders }), release };
     } catch (e) {
       release?.();
       throw e;
