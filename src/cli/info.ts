@@ -4,7 +4,7 @@
 
 import type { BackendName } from '../backends/backend.js';
 import { explainSelection, selectKernels } from '../backends/select.js';
-import { AUTO_ORDER, releaseBackend, startBackend } from '../runtime/probe.js';
+import { AUTO_ORDER, releaseBackend, softwareAdapter, startBackend } from '../runtime/probe.js';
 import { normalizeModel } from '../runtime/model.js';
 import { helpText, parseFlags, type FlagSpec } from './args.js';
 
@@ -37,7 +37,8 @@ export async function info(argv: string[]): Promise<number> {
             selection[label] = [(e as Error).message];
           }
         }
-        report.push({ name, available: true, reason: 'started', facts, selection });
+        const software = softwareAdapter(facts);
+        report.push({ name, available: true, reason: software === null ? 'started' : `started; auto passes it over: ${software}`, facts, selection });
       } finally {
         await releaseBackend(b);
       }
@@ -45,14 +46,14 @@ export async function info(argv: string[]): Promise<number> {
       report.push({ name, available: false, reason: (e as Error).message });
     }
   }
-  const picked = report.find((r) => r.available);
+  const picked = report.find((r) => r.available && r.reason === 'started');
   if (f.json) {
     process.stdout.write(`${JSON.stringify({ command: 'info', auto: picked?.name ?? null, backends: report }, null, 2)}\n`);
     return 0;
   }
   const lines: string[] = [`sinkrt info: auto order ${AUTO_ORDER.join(' > ')}; auto picks ${picked ? picked.name : 'nothing (no backend can run here)'}`, ''];
   for (const r of report) {
-    lines.push(`${r.name}: ${r.available ? 'available' : 'unavailable'}${r.available ? '' : ` (${r.reason})`}`);
+    lines.push(`${r.name}: ${r.available ? 'available' : 'unavailable'}${r.reason === 'started' ? '' : ` (${r.reason})`}`);
     if (r.facts) for (const [k, v] of Object.entries(r.facts)) lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
     if (r.selection) {
       lines.push('  kernel selection, default model (64 q heads, 8 kv heads, head size 64, sinks, block 16, f32):');
