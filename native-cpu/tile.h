@@ -35,30 +35,30 @@ struct RowGroup {
   int pos[RMAX];    // absolute position of the row's query token
 };
 
-// Scratch carve-up (floats, each part a multiple of 4 so f32x4 rows stay 16-byte aligned).
-struct Work {
-  float* acc;  // [RMAX][D]
-  float* m;    // [RMAX]
-  float* l;    // [RMAX]
-  float* S;    // [RMAX][TILE]
-  float* kt;   // [TILE][D] widened f16 keys
-  float* vt;   // [TILE][D] widened f16 values
-  float* rest; // what is left (paged_decode's segment partials)
+// Online-softmax state of one row group (unnormalized, no sink), carved from scratch. Row counts are
+// padded to 4 so every part stays 16-byte aligned for f32x4.
+struct RowState {
+  float* acc;  // [R][D]
+  float* m;    // [R] running max
+  float* l;    // [R] running sum of exp(S - m)
+  float* S;    // [R][TILE] this tile's logits, then weights
 };
 
-static inline int work_floats(int D) { return RMAX * D + 2 * RMAX + RMAX * TILE + 2 * TILE * D; }
-
-static inline Work carve(float* scratch, int D) {
-  Work w;
-  w.acc = scratch;
-  w.m = w.acc + RMAX * D;
-  w.l = w.m + RMAX;
-  w.S = w.l + RMAX;
-  w.kt = w.S + RMAX * TILE;
-  w.vt = w.kt + TILE * D;
-  w.rest = w.vt + TILE * D;
-  return w;
+static inline int rows_pad(int R) { return (R + 3) & ~3; }
+static inline int state_floats(int R, int D) { return rows_pad(R) * (D + 2 + TILE); }
+static inline RowState carve_state(float* p, int R, int D) {
+  const int Rp = rows_pad(R);
+  RowState st;
+  st.acc = p;
+  st.m = p + Rp * D;
+  st.l = st.m + Rp;
+  st.S = st.l + Rp;
+  return st;
 }
+// Widened f16 K and V of one tile, shared by all groups of a call.
+static inline int tile_floats(int D) { return 2 * TILE * D; }
+// RowGroup kept in scratch (ints only).
+#define ROWGROUP_FLOATS ((int)((sizeof(RowGroup) + 15) / 16 * 4))
 
 // Rows [rowStart, rowStart + R) of (seq, g).
 static inline void make_group(const AttnParams* P, int seq, int g, int rowStart, int rowEnd, RowGroup* G) {
@@ -89,6 +89,9 @@ static inline int group_lo(const AttnParams* P, const RowGroup* G) {
 
 static inline float sink_of(const AttnParams* P, int h) { return P->sinks ? P->sinks[h] : -INFINITY; }
 
-// Online softmax of the group over keys [lo, hi); leaves m, l, acc (unnormalized, no sink) in w.
+// Online softmax of groups[0..n) (all of one sequence) over keys [lo, hi) of that sequence, tile
+// outer, group inner: each tile of keys (contiguous in the cache across KV heads) is used by every
+// group while it is in L1/L2, so decode streams the cache once, in address order. Leaves each group's
+// m, l, acc (unnormalized, no sink) in states[i]; rows mask keys outside their own causal/window range.
 // Returns SINKRT_E_BLOCK (having written nothing outside scratch) on a block id outside the cache.
-int attend_rows(const AttnParams* P, const RowGroup* G, int lo, int hi, Work* w);
+int attend_groups(const AttnParams* P, const RowGroup* groups, RowState* states, int n, int lo, int hi, float* tileBuf);

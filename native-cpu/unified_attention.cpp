@@ -12,13 +12,16 @@
 // A row with no visible key and no sink gets o = 0, lse = -inf.
 #include "tile.h"
 
-SINKRT_EXPORT int sinkrt_unified_attention_scratch_floats(const AttnParams* P) { return work_floats(P->headSize) + 4; }
+// Scratch: [tile buffer][one row group's state].
+SINKRT_EXPORT int sinkrt_unified_attention_scratch_floats(const AttnParams* P) {
+  return tile_floats(P->headSize) + state_floats(RMAX, P->headSize) + 4;
+}
 
 SINKRT_EXPORT int sinkrt_unified_attention(const AttnParams* P) {
   const int D = P->headSize, Hq = P->numQueryHeads, G = P->numQueryHeads / P->numKvHeads;
   if (D <= 0 || D % 4 != 0 || G <= 0) return SINKRT_E_SHAPE;
   if (P->scratchFloats < sinkrt_unified_attention_scratch_floats(P)) return SINKRT_E_SCRATCH;
-  Work w = carve(P->scratch, D);
+  float* tileBuf = P->scratch;
   RowGroup grp;
   for (int s = P->seqBegin; s < P->seqEnd; s++) {
     const int queryLen = P->queryStartLoc[s + 1] - P->queryStartLoc[s];
@@ -26,7 +29,8 @@ SINKRT_EXPORT int sinkrt_unified_attention(const AttnParams* P) {
       for (int row0 = 0; row0 < queryLen * G; row0 += RMAX) {
         const int row1 = row0 + RMAX < queryLen * G ? row0 + RMAX : queryLen * G;
         make_group(P, s, g, row0, row1, &grp);
-        const int st = attend_rows(P, &grp, group_lo(P, &grp), grp.maxPos + 1, &w);
+        RowState w = carve_state(tileBuf + tile_floats(D), grp.R, D);
+        const int st = attend_groups(P, &grp, &w, 1, group_lo(P, &grp), grp.maxPos + 1, tileBuf);
         if (st != SINKRT_OK) return st;
         for (int r = 0; r < grp.R; r++) {
           float* out = P->output + ((size_t)grp.token[r] * Hq + grp.head[r]) * D;
