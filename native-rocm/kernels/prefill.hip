@@ -1,0 +1,233 @@
+// prefill: varlen flash attention with sinks over contiguous Q/K/V (no cached context), on the
+// matrix units through mma_compat.h (mma.sync on NVIDIA, MFMA on CDNA).
+//
+// Grid: (query tiles, query heads, sequences); a block of 128 threads owns BM = 16 * waves query rows
+// (64 on NVIDIA, 32 on CDNA) of one head of one sequence; each wave owns 16 rows. Shared memory holds
+// the Q tile and one K tile and one V tile of KT keys (64, or 32 for head size 256), rows padded by
+// 8 values (16 bytes) so ldmatrix row addresses fall in distinct banks.
+// Per key tile: S = Q K^T on the matrix units (f32), scale (+ softcap) and log2 e, mask only on tiles
+// that cross the causal diagonal, the window edge or the end of the sequence, online softmax per row
+// (running max m and per-lane partial sum l), O = O * alpha + P V with P rounded to the storage dtype.
+// Keys visited: [max(0, q0 - W + 1), min(qLen, q0 + BM)); a wave skips tiles wholly after its rows.
+// Finish: L = l 2^(m-M) + 2^(sink-M), M = max(m, sink): the sink enters once, at the end.
+// Where SINKRT_HAS_MMA is 0 (RDNA2 and older) the kernel body is empty and the host refuses to
+// launch it; the backend declares prefill only when the device reports matrix units.
+#include <math.h>
+
+#include "common.h"
+#include "../mma_compat.h"
+
+namespace {
+
+constexpr int kThreads = 128;
+
+struct PrefillParams {
+  const sk_u16* query;
+  const sk_u16* key;
+  const sk_u16* value;
+  float* output;
+  float* lse;
+  const float* sinks;
+  const int* queryStartLoc;
+  int seqBegin, numQueryHeads, numKvHeads, G;
+  float scale, softcap;
+  int window;
+};
+
+__host__ __device__ constexpr int key_tile(int D) { return D <= 128 ? 64 : 32; }
+__host__ __device__ constexpr int row_pad(int D) { return D + 8; }
+
+template <class T, int D>
+__global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
+#if SINKRT_HAS_MMA
+  using namespace skmma;
+  constexpr int WAVE = SINKRT_WAVE;
+  constexpr int NW = kThreads / WAVE;
+  constexpr int BM = NW * 16;
+  constexpr int KT = key_tile(D);
+  constexpr int LD = row_pad(D);
+  constexpr int VPR = D / 8;  // 16-byte vectors per row
+  extern __shared__ __align__(16) sk_u16 smem[];
+  sk_u16* Qs = smem;
+  sk_u16* Ks = Qs + BM * LD;
+  sk_u16* Vs = Ks + KT * LD;
+
+  const int tid = threadIdx.x, w = tid / WAVE;
+  const int seq = p.seqBegin + blockIdx.z, h = blockIdx.y, kvh = h / p.G;
+  const int qStart = p.queryStartLoc[seq], qLen = p.queryStartLoc[seq + 1] - qStart;
+  const int q0 = blockIdx.x * BM;
+  if (q0 >= qLen) return;
+  const int Hq = p.numQueryHeads, Hkv = p.numKvHeads;
+
+  for (int idx = tid; idx < BM * VPR; idx += kThreads) {
+    const int r = idx / VPR, cc = idx % VPR;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (q0 + r < qLen) v = *reinterpret_cast<const uint4*>(p.query + ((size_t)(qStart + q0 + r) * Hq + h) * D + cc * 8);
+    *reinterpret_cast<uint4*>(Qs + r * LD + cc * 8) = v;
+  }
+  __syncthreads();
+  QFrag qf[D / 16];
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) load_q(qf[kc], Qs + w * 16 * LD, LD, kc * 16);
+
+  const float sMul = p.softcap > 0.f ? p.scale : p.scale * sinkrt::kLog2e;
+  const int w0 = q0 + w * 16;  // first row of this wave
+  int qpos[kSlots];
+  float m[kSlots], l[kSlots];
+#pragma unroll
+  for (int s = 0; s < kSlots; s++) {
+    qpos[s] = w0 + slot_query(s);
+    m[s] = -INFINITY;
+    l[s] = 0.f;
+  }
+  float o[D / 16][kOElems];
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+    for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+
+  const int hi = min(qLen, q0 + BM);
+  int lo = p.window > 0 ? max(0, q0 - p.window + 1) : 0;
+  lo = lo / KT * KT;
+  for (int kt = lo; kt < hi; kt += KT) {
+    for (int idx = tid; idx < KT * VPR; idx += kThreads) {
+      const int r = idx / VPR, cc = idx % VPR;
+      uint4 kv = make_uint4(0, 0, 0, 0), vv = kv;
+      if (kt + r < qLen) {
+        const size_t off = ((size_t)(qStart + kt + r) * Hkv + kvh) * D + cc * 8;
+        kv = *reinterpret_cast<const uint4*>(p.key + off);
+        vv = *reinterpret_cast<const uint4*>(p.value + off);
+      }
+      *reinterpret_cast<uint4*>(Ks + r * LD + cc * 8) = kv;
+      *reinterpret_cast<uint4*>(Vs + r * LD + cc * 8) = vv;
+    }
+    __syncthreads();
+    const bool waveActive = kt <= w0 + 15 && w0 < qLen && (p.window == 0 || kt + KT - 1 > w0 - p.window);
+    if (waveActive) {
+      float s[KT / 16][kSElems];
+#pragma unroll
+      for (int j = 0; j < KT / 16; j++) qk<T, D>(s[j], qf, Ks, LD, j * 16);
+      const bool needMask = kt + KT - 1 > w0 || kt + KT > qLen || (p.window > 0 && kt <= w0 + 15 - p.window);
+#pragma unroll
+      for (int j = 0; j < KT / 16; j++)
+#pragma unroll
+        for (int i = 0; i < kSElems; i++) {
+          float x = s[j][i] * sMul;
+          if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * sinkrt::kLog2e;
+          if (needMask) {
+            const int key = kt + j * 16 + s_key(i), qp = qpos[s_slot(i)];
+            if (key > qp || key >= qLen || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
+          }
+          s[j][i] = x;
+        }
+      float mUse[kSlots];
+#pragma unroll
+      for (int sl = 0; sl < kSlots; sl++) {
+        float mx = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < KT / 16; j++)
+#pragma unroll
+          for (int i = 0; i < kSElems; i++)
+            if (s_slot(i) == sl) mx = fmaxf(mx, s[j][i]);
+        mx = slot_max(mx);
+        const float mNew = fmaxf(m[sl], mx);
+        mUse[sl] = mNew == -INFINITY ? 0.f : mNew;
+        const float alpha = exp2f(m[sl] - mUse[sl]);
+        m[sl] = mNew;
+        l[sl] *= alpha;
+#pragma unroll
+        for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+          for (int i = 0; i < kOElems; i++)
+            if (o_slot(i) == sl) o[dc][i] *= alpha;
+      }
+#pragma unroll
+      for (int j = 0; j < KT / 16; j++) {
+#pragma unroll
+        for (int i = 0; i < kSElems; i++) {
+          const float e = exp2f(s[j][i] - mUse[s_slot(i)]);
+          s[j][i] = e;
+          l[s_slot(i)] += e;
+        }
+        pv<T, D>(o, s[j], Vs, LD, j * 16);
+      }
+    }
+    __syncthreads();
+  }
+
+  const float sink2 = p.sinks ? p.sinks[h] * sinkrt::kLog2e : -INFINITY;
+  float f[kSlots], invL[kSlots];
+#pragma unroll
+  for (int sl = 0; sl < kSlots; sl++) {
+    const float lt = slot_sum(l[sl]);
+    const float M = fmaxf(m[sl], sink2);
+    float lseV;
+    if (M == -INFINITY) {
+      f[sl] = 0.f;
+      invL[sl] = 0.f;
+      lseV = -INFINITY;
+    } else {
+      f[sl] = exp2f(m[sl] - M);
+      const float L = lt * f[sl] + exp2f(sink2 - M);
+      invL[sl] = 1.f / L;
+      lseV = (M + log2f(L)) * sinkrt::kLn2;
+    }
+    if (p.lse && qpos[sl] < qLen && slot_writer()) p.lse[(size_t)(qStart + qpos[sl]) * Hq + h] = lseV;
+  }
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+    for (int i = 0; i < kOElems; i++) {
+      const int sl = o_slot(i);
+      if (qpos[sl] < qLen) p.output[((size_t)(qStart + qpos[sl]) * Hq + h) * D + dc * 16 + o_dim(i)] = o[dc][i] * f[sl] * invL[sl];
+    }
+#endif
+}
+
+template <class T, int D>
+int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
+  const int wave = a->waveSize > 0 ? a->waveSize : 32;
+  const int BM = (kThreads / wave) * 16;
+  const size_t smem = (size_t)(BM + 2 * key_tile(D)) * row_pad(D) * sizeof(sk_u16);
+  SK_CHECK(hipFuncSetAttribute((const void*)prefill_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  dim3 grid((a->maxQueryLen + BM - 1) / BM, a->numQueryHeads, a->numSeqs);
+  hipLaunchKernelGGL((prefill_kernel<T, D>), grid, dim3(kThreads), smem, (hipStream_t)a->stream, p);
+  SK_CHECK_LAUNCH("prefill");
+  return 0;
+}
+
+template <class T>
+int dispatch(const sinkrt_prefill_args* a, const PrefillParams& p) {
+  switch (a->headSize) {
+    case 64: return launch<T, 64>(a, p);
+    case 128: return launch<T, 128>(a, p);
+    case 256: return launch<T, 256>(a, p);
+  }
+  return sinkrt::fail("prefill", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
+}
+
+}  // namespace
+
+extern "C" int sinkrt_prefill(const sinkrt_prefill_args* a) {
+  if (a->numSeqs <= 0 || a->maxQueryLen <= 0) return 0;
+  SK_REQUIRE(a->numKvHeads > 0 && a->numQueryHeads % a->numKvHeads == 0, "numQueryHeads must be a multiple of numKvHeads");
+  SK_REQUIRE(a->numQueryHeads <= 65535 && a->numSeqs <= 65535, "numQueryHeads and numSeqs must be <= 65535");
+  PrefillParams p;
+  p.query = (const sk_u16*)a->query;
+  p.key = (const sk_u16*)a->key;
+  p.value = (const sk_u16*)a->value;
+  p.output = a->output;
+  p.lse = a->lse;
+  p.sinks = a->sinks;
+  p.queryStartLoc = a->queryStartLoc;
+  p.seqBegin = a->seqBegin;
+  p.numQueryHeads = a->numQueryHeads;
+  p.numKvHeads = a->numKvHeads;
+  p.G = a->numQueryHeads / a->numKvHeads;
+  p.scale = a->scale;
+  p.softcap = a->softcap;
+  p.window = a->slidingWindow;
+  if (a->dtype == SINKRT_F16) return dispatch<sk_f16>(a, p);
+  if (a->dtype == SINKRT_BF16) return dispatch<sk_bf16>(a, p);
+  return sinkrt::fail("prefill", "dtype must be f16 or bf16", __FILE__, __LINE__);
+}
