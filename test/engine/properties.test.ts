@@ -37,7 +37,8 @@ const reqArb = fc.record({
 
 const eventArb = fc.record({ at: fc.integer({ min: 0, max: 40 }), pick: fc.nat(), stop: fc.boolean() });
 
-type Cfg = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
+type ArbOf<A> = A extends fc.Arbitrary<infer T> ? T : never;
+type Cfg = ArbOf<typeof configArb>;
 
 /** The error addRequest must give, by the documented rules, or null. */
 function expectedAddError(c: Cfg, len: number, maxNew: number, live: number): string | null {
@@ -53,7 +54,7 @@ function expectedAddError(c: Cfg, len: number, maxNew: number, live: number): st
   return null;
 }
 
-async function runWorkload(c: Cfg, reqs: fc.infer<typeof reqArb>[], events: fc.infer<typeof eventArb>[]) {
+async function runWorkload(c: Cfg, reqs: ArbOf<typeof reqArb>[], events: ArbOf<typeof eventArb>[]) {
   const core = await EngineCore.create(c, { module, maxMemoryPages: 256 });
   const h = new Harness(core);
   const specs = reqs.map((r, i) => {
