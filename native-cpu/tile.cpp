@@ -202,7 +202,32 @@ void softmax_tile(const AttnParams* P, const RowGroup* G, RowState* st, int t0, 
   }
 }
 
+// Touches every cache line of the tile's K and V rows for heads [g0, g1] before the arithmetic uses
+// them: one load per 64 bytes, all independent, in address order, so many DRAM misses are in flight
+// at once and the hardware prefetcher sees a stream. Without it decode waits on each miss in turn
+// (measured: ~2x slower on a context that does not fit in cache). WASM has no prefetch instruction.
+uint32_t touch_tile(const AttnParams* P, int block, int off, int T, int g0, int g1) {
+  const int D = P->headSize, rowStride = P->numKvHeads * D;
+  const int elem = P->dtype == SINKRT_F32 ? 4 : 2;
+  const size_t first = (((size_t)block * P->blockSize + off) * rowStride + (size_t)g0 * D) * elem;
+  const size_t span = ((size_t)(g1 - g0 + 1) * D) * elem;
+  const size_t stride = (size_t)rowStride * elem;
+  const uint8_t* kb = (const uint8_t*)P->keyCache + first;
+  const uint8_t* vb = (const uint8_t*)P->valueCache + first;
+  uint32_t x = 0;
+  for (int j = 0; j < T; j++) {
+    for (size_t b = 0; b < span; b += 64) {
+      x ^= *(const uint32_t*)(kb + j * stride + b);
+      x ^= *(const uint32_t*)(vb + j * stride + b);
+    }
+  }
+  return x;
+}
+
 }  // namespace
+
+// Keeps touch_tile's loads alive (the compiler may not drop loads whose result is stored here).
+volatile uint32_t sinkrt_touch_sink;
 
 int attend_groups(const AttnParams* P, const RowGroup* groups, RowState* states, int n, int lo, int hi, float* tileBuf) {
   const int D = P->headSize, bs = P->blockSize;
@@ -218,6 +243,12 @@ int attend_groups(const AttnParams* P, const RowGroup* groups, RowState* states,
   const int32_t* table = P->blockTable + (size_t)groups[0].seq * P->maxBlocksPerSeq;
   const float* kp[TILE];
   const float* vp[TILE];
+  int gMin = groups[0].g, gMax = groups[0].g;
+  for (int i = 1; i < n; i++) {
+    if (groups[i].g < gMin) gMin = groups[i].g;
+    if (groups[i].g > gMax) gMax = groups[i].g;
+  }
+  uint32_t touched = 0;
   for (int t0 = lo; t0 < hi;) {
     const int off = t0 % bs;
     int T = bs - off;
@@ -225,6 +256,7 @@ int attend_groups(const AttnParams* P, const RowGroup* groups, RowState* states,
     if (T > hi - t0) T = hi - t0;
     const int block = table[t0 / bs];
     if (block < 0 || block >= P->numBlocks) return SINKRT_E_BLOCK;
+    touched ^= touch_tile(P, block, off, T, gMin, gMax);
     for (int i = 0; i < n; i++) {
       const RowGroup* G = &groups[i];
       RowState* st = &states[i];
@@ -237,5 +269,6 @@ int attend_groups(const AttnParams* P, const RowGroup* groups, RowState* states,
     }
     t0 += T;
   }
+  sinkrt_touch_sink = touched;
   return SINKRT_OK;
 }
