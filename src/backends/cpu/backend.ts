@@ -20,7 +20,7 @@ import { CpuModule, type WasmSource } from './wasm.js';
 export interface CpuBackendOptions {
   /** The kernels' module; by default build/cpu/sinkrt_cpu.wasm found next to the package. */
   wasm?: WasmSource;
-  /** paged_decode split-KV segment length in tokens (default 128). */
+  /** paged_decode split-KV segment length in tokens (default 512). */
   decodeSegmentLen?: number;
 }
 
@@ -73,7 +73,7 @@ export class CpuBackend implements AttentionBackend {
   private closed = false;
 
   private constructor(private readonly mod: CpuModule, opts: CpuBackendOptions) {
-    const seg = opts.decodeSegmentLen ?? 128;
+    const seg = opts.decodeSegmentLen ?? 512;
     if (!Number.isInteger(seg) || seg <= 0) throw new SinkrtError('E_INVALID_OPTION', `options.decodeSegmentLen = ${seg} must be a positive integer`);
     this.segmentLen = seg;
     this.params = mod.alloc(PARAM_BYTES, 'kernel parameters');
