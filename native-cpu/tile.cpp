@@ -1,4 +1,4 @@
-// attend_rows: see tile.h for the algorithm, tiling and layouts.
+// attend_groups and its pieces (tile touch and load, QK, softmax update, PV): see tile.h for the algorithm.
 #include "tile.h"
 
 namespace {

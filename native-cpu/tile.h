@@ -9,14 +9,16 @@
 //
 // Tiles. Keys [lo, hi) (absolute positions) are walked in tiles of at most TILE keys that never cross
 // a cache block, so a tile's keys are one block's consecutive slots: slot stride numKvHeads * headSize
-// floats. f32 caches are read in place; f16 caches are widened into a small f32 tile first, once per
-// tile for all rows.
+// floats. Before the arithmetic, the tile's K/V lines are touched in address order (independent
+// loads: many DRAM misses in flight). f32 caches are then read in place; f16 caches are widened into
+// a small f32 tile first, once per tile and KV head for all of that head's rows. Several groups (all
+// KV heads of a decode sequence) share one tile walk: tile outer, group inner.
 //
 // Per tile, per row r (all f32):
-//   S[r][j] = scale * q_r . k_j          (f32x4 dot, 4 rows per pass so each k chunk loads once)
+//   S[r][j] = scale * q_r . k_j          (f32x4 dots, 4 rows x 2 keys per pass: 8 accumulators)
 //   softcap: S = c * tanh(S / c); masked (j > pos_r, or j <= pos_r - W) -> -inf
 //   m' = max(m, max_j S);  p_j = exp(S_j - m');  l = l * exp(m - m') + sum_j p_j
-//   acc = acc * exp(m - m') + sum_j p_j v_j   (f32x4, 16 floats of acc in registers per pass)
+//   acc = acc * exp(m - m') + sum_j p_j v_j   (f32x4, 2 rows x 16 floats of acc in registers per pass)
 // The sink is NOT applied here: the caller folds it in exactly once (finalize for unified attention,
 // the LSE merge of segments for paged_decode).
 #pragma once
