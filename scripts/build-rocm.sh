@@ -46,7 +46,7 @@ done
 echo "build-rocm: nvcc sm_90a ok ($(( $(date +%s) - t1 ))s)"
 
 cxx=(g++ -std=c++17 -O2 -fPIC -Wall -Werror)
-"${cxx[@]}" -I/usr/include/node -DNODE_GYP_MODULE_NAME=sinkrt -c native-rocm/addon/addon.cc -o "$out/nv/addon.o"
+"${cxx[@]}" -I/usr/include/node -DNODE_GYP_MODULE_NAME=sinkrt -DSINKRT_BUILT_ARCHS=\"sm_90a\" -c native-rocm/addon/addon.cc -o "$out/nv/addon.o"
 "${cxx[@]}" -c native-rocm/addon/device_state.cc -o "$out/nv/device_state.o"
 objs=("${srcs[@]/#/$out/nv/}")
 objs=("${objs[@]/%/.o}")
@@ -54,7 +54,8 @@ objs=("${objs[@]/%/.o}")
   -L"$cudalib" -lcudart_static -ldl -lpthread -lrt
 mv "$out/sinkrt.node.tmp" "$out/sinkrt.node"
 if [ -f bench/rocm/sinkrt_bench.cpp ]; then
-  "${cxx[@]}" -Inative-rocm/kernels bench/rocm/sinkrt_bench.cpp "${objs[@]}" -L"$cudalib" -lcudart_static -ldl -lpthread -lrt \
-    -o "$out/sinkrt_bench"
+  "$NVCC" -x cu -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Inative-rocm/kernels \
+    -c bench/rocm/sinkrt_bench.cpp -o "$out/nv/sinkrt_bench.o"
+  "$NVCC" -gencode=arch=compute_90a,code=sm_90a "$out/nv/sinkrt_bench.o" "${objs[@]}" -cudart static -o "$out/sinkrt_bench"
 fi
 echo "build-rocm: $out/sinkrt.node ($(wc -c < "$out/sinkrt.node") bytes) in $(( $(date +%s) - t0 ))s"

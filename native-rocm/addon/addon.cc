@@ -5,7 +5,7 @@
 // side re-throws as a SinkrtError with a JS stack. Typed arrays handed to a job are held by
 // references until it completes; the caller awaits, so nothing else touches them meanwhile.
 //
-// Exports: abiVersion (number), deviceInfo(), createContext(), destroyContext(ctx),
+// Exports: abiVersion (number), builtArchs (string), deviceInfo(), createContext(), destroyContext(ctx),
 //          createCache(ctx, numBlocks, blockSize, numKvHeads, headSize, dtype) -> Promise<cache>,
 //          destroyCache(cache), uploadCache(ctx, cache, k, v), downloadCache(ctx, cache, k, v),
 //          forward(ctx, cache, desc) -> Promise<void>.
@@ -19,6 +19,10 @@
 
 #include "../kernels/sinkrt_kernels.h"
 #include "device_state.h"
+
+#ifndef SINKRT_BUILT_ARCHS
+#define SINKRT_BUILT_ARCHS ""
+#endif
 
 namespace {
 
@@ -294,6 +298,9 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value v;
   napi_create_int32(env, sinkrt_abi_version(), &v);
   napi_set_named_property(env, exports, "abiVersion", v);
+  // The GPU targets the kernels were built for (set by scripts/build-rocm.sh), checked at start-up.
+  napi_create_string_utf8(env, SINKRT_BUILT_ARCHS, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, exports, "builtArchs", v);
   const struct { const char* name; napi_callback cb; } fns[] = {
       {"deviceInfo", DeviceInfo}, {"createContext", CreateContext}, {"destroyContext", DestroyContext},
       {"createCache", CreateCache}, {"destroyCache", DestroyCache}, {"uploadCache", UploadCache},

@@ -1,0 +1,208 @@
+// Benchmark binary for the native kernels (built by scripts/build-rocm.sh with the same HIP sources,
+// through the portability header; run on the GPU machine by bench/rocm/run.sh). Prints JSON lines.
+//
+//   copy     device-to-device copy bandwidth of a 2 GiB buffer (bytes read + written): the ceiling the
+//            decode figures are compared with, measured in the same run
+//   decode   paged_decode KV-read bandwidth at the GPT-OSS-120B attention shape (64 query heads, 8 KV
+//            heads, head size 64, block size 16, bf16) for batch 1, 8, 64, 256 x context 1K, 8K, 32K,
+//            sinks on and off. Bytes = K and V of every context token once. Block tables are shuffled
+//            and rotate among disjoint sets of blocks (>= 1 GiB footprint), so small configs are not
+//            timed out of the 50 MB L2.
+//   prefill  prefill (varlen, causal, sinks on and off) throughput in TFLOP/s, 4 * S^2 / 2 * D * Hq per
+//            sequence, on the same head shape, for the (batch, seqLen) list bench/rocm/sdpa.py also runs.
+// Timing: device events around each launch, after warm-up; median of the repeats.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "../../native-rocm/hip_compat.h"
+#include "sinkrt_kernels.h"
+
+#define CHECK(x)                                                                         \
+  do {                                                                                   \
+    hipError_t e_ = (x);                                                                 \
+    if (e_ != hipSuccess) { fprintf(stderr, "%s: %s\n", #x, hipGetErrorString(e_)); exit(1); } \
+  } while (0)
+#define SK(x)                                                                            \
+  do {                                                                                   \
+    if ((x) != 0) { fprintf(stderr, "%s: %s\n", #x, sinkrt_last_error()); exit(1); }     \
+  } while (0)
+
+__global__ void fill_bf16(uint16_t* p, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    uint32_t h = (uint32_t)i * 2654435761u ^ seed;
+    h ^= h >> 15; h *= 2246822519u; h ^= h >> 13;
+    const float f = (h & 0xffffff) / 8388608.f - 1.f;  // [-1, 1)
+    p[i] = (uint16_t)(__float_as_uint(f) >> 16);
+  }
+}
+
+static void fill(void* p, size_t n, uint32_t seed) {
+  hipLaunchKernelGGL(fill_bf16, dim3(4096), dim3(256), 0, (hipStream_t)0, (uint16_t*)p, n, seed);
+  CHECK(hipGetLastError());
+}
+
+template <class F>
+static float median_ms(int warm, int reps, F&& launch) {
+  hipEvent_t a, b;
+  CHECK(hipEventCreate(&a));
+  CHECK(hipEventCreate(&b));
+  for (int i = 0; i < warm; i++) launch(i);
+  std::vector<float> t;
+  for (int i = 0; i < reps; i++) {
+    CHECK(hipEventRecord(a, 0));
+    launch(i);
+    CHECK(hipEventRecord(b, 0));
+    CHECK(hipEventSynchronize(b));
+    float ms;
+    CHECK(hipEventElapsedTime(&ms, a, b));
+    t.push_back(ms);
+  }
+  CHECK(hipEventDestroy(a));
+  CHECK(hipEventDestroy(b));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+static const int Hq = 64, Hkv = 8, D = 64, BS = 16;
+
+static void bench_copy() {
+  const size_t bytes = 2ull << 30;
+  void *a, *b;
+  CHECK(hipMalloc(&a, bytes));
+  CHECK(hipMalloc(&b, bytes));
+  fill(a, bytes / 2, 1);
+  const float ms = median_ms(3, 20, [&](int) { CHECK(hipMemcpyAsync(b, a, bytes, hipMemcpyDeviceToDevice, 0)); });
+  printf("{\"kind\":\"copy\",\"bytes\":%zu,\"ms\":%.5f,\"tbps\":%.4f}\n", bytes, ms, 2.0 * bytes / (ms * 1e-3) / 1e12);
+  CHECK(hipFree(a));
+  CHECK(hipFree(b));
+}
+
+static void bench_decode(const sinkrt_device_info& info, int segOverride) {
+  const size_t maxTokens = 256ull * 32768;
+  const size_t numBlocks = maxTokens / BS;
+  const size_t cacheElems = numBlocks * BS * Hkv * D;
+  void *kc, *vc, *q, *sinks, *ws;
+  float *out, *lse;
+  int *qsl, *sl, *bt;
+  CHECK(hipMalloc(&kc, cacheElems * 2));
+  CHECK(hipMalloc(&vc, cacheElems * 2));
+  fill(kc, cacheElems, 11);
+  fill(vc, cacheElems, 12);
+  CHECK(hipMalloc(&q, 256 * Hq * D * 2));
+  fill(q, 256 * Hq * D, 13);
+  CHECK(hipMalloc(&out, 256 * Hq * D * 4));
+  CHECK(hipMalloc(&lse, 256 * Hq * 4));
+  std::vector<float> hs(Hq);
+  std::mt19937 rng(7);
+  for (auto& s : hs) s = std::uniform_real_distribution<float>(0.f, 3.f)(rng);
+  CHECK(hipMalloc(&sinks, Hq * 4));
+  CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
+  std::vector<int> perm(numBlocks);
+  for (size_t i = 0; i < numBlocks; i++) perm[i] = (int)i;
+  std::shuffle(perm.begin(), perm.end(), rng);
+  size_t wsBytes = 64u << 20;
+  CHECK(hipMalloc(&ws, wsBytes));
+  CHECK(hipMalloc(&qsl, 257 * 4));
+  CHECK(hipMalloc(&sl, 256 * 4));
+  CHECK(hipMalloc(&bt, numBlocks * 4));
+  for (int batch : {1, 8, 64, 256}) {
+    for (int ctx : {1024, 8192, 32768}) {
+      const int blocksPerSeq = ctx / BS;
+      const size_t need = (size_t)batch * blocksPerSeq;
+      const double bytes = (double)batch * ctx * Hkv * D * 2 * 2;
+      const int rot = (int)std::max<size_t>(1, std::min<size_t>(numBlocks / need, (size_t)((1ull << 30) / bytes + 1)));
+      // Rotation r uses blocks perm[r * need, (r + 1) * need): disjoint sets, shuffled.
+      CHECK(hipMemcpy(bt, perm.data(), (size_t)rot * need * 4, hipMemcpyHostToDevice));
+      std::vector<int> hq(batch + 1), hl(batch, ctx);
+      for (int i = 0; i <= batch; i++) hq[i] = i;
+      CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
+      CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
+      for (int withSinks : {0, 1}) {
+        sinkrt_paged_args a{};
+        a.dtype = SINKRT_BF16;
+        a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
+        a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
+        a.sinks = withSinks ? (const float*)sinks : nullptr;
+        a.query = q; a.keyCache = kc; a.valueCache = vc; a.output = out; a.lse = lse;
+        a.queryStartLoc = qsl; a.seqLens = sl; a.blockTable = bt; a.maxBlocksPerSeq = blocksPerSeq;
+        a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = 1; a.maxKeys = ctx;
+        a.computeUnits = info.computeUnits; a.forceSegments = segOverride;
+        a.workspace = ws; a.workspaceBytes = wsBytes; a.stream = nullptr;
+        if (sinkrt_paged_attention_workspace(&a) > wsBytes) { fprintf(stderr, "workspace too small\n"); exit(1); }
+        const float ms = median_ms(3, 30, [&](int i) {
+          a.blockTable = bt + (size_t)(i % rot) * need;
+          SK(sinkrt_paged_attention(&a));
+        });
+        printf("{\"kind\":\"decode\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n",
+               batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a), rot, ms, bytes / (ms * 1e-3) / 1e12);
+        fflush(stdout);
+      }
+    }
+  }
+  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt}) CHECK(hipFree(p));
+}
+
+static void bench_prefill(const sinkrt_device_info& info) {
+  const int shapes[][2] = {{1, 1024}, {1, 8192}, {1, 32768}, {8, 1024}, {8, 8192}, {64, 1024}, {256, 1024}};
+  for (const auto& s : shapes) {
+    const int batch = s[0], S = s[1];
+    const size_t T = (size_t)batch * S;
+    void *q, *k, *v, *sinks;
+    float *out, *lse;
+    int* qsl;
+    CHECK(hipMalloc(&q, T * Hq * D * 2));
+    CHECK(hipMalloc(&k, T * Hkv * D * 2));
+    CHECK(hipMalloc(&v, T * Hkv * D * 2));
+    CHECK(hipMalloc(&out, T * Hq * D * 4));
+    CHECK(hipMalloc(&lse, T * Hq * 4));
+    CHECK(hipMalloc(&sinks, Hq * 4));
+    CHECK(hipMalloc(&qsl, (batch + 1) * 4));
+    fill(q, T * Hq * D, 21);
+    fill(k, T * Hkv * D, 22);
+    fill(v, T * Hkv * D, 23);
+    std::vector<float> hs(Hq, 1.5f);
+    CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
+    std::vector<int> hq(batch + 1);
+    for (int i = 0; i <= batch; i++) hq[i] = i * S;
+    CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
+    const double flops = 2.0 * batch * (double)S * S * D * Hq;  // QK^T and PV, causal half
+    for (int withSinks : {1, 0}) {
+      sinkrt_prefill_args a{};
+      a.dtype = SINKRT_BF16;
+      a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv;
+      a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
+      a.sinks = withSinks ? (const float*)sinks : nullptr;
+      a.query = q; a.key = k; a.value = v; a.output = out; a.lse = lse;
+      a.queryStartLoc = qsl; a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = S;
+      a.waveSize = info.waveSize; a.stream = nullptr;
+      const float ms = median_ms(2, 10, [&](int) { SK(sinkrt_prefill(&a)); });
+      printf("{\"kind\":\"prefill\",\"batch\":%d,\"seqLen\":%d,\"sinks\":%s,\"ms\":%.5f,\"tflops\":%.3f}\n", batch, S,
+             withSinks ? "true" : "false", ms, flops / (ms * 1e-3) / 1e12);
+      fflush(stdout);
+    }
+    for (void* p : {q, k, v, sinks, (void*)out, (void*)lse, (void*)qsl}) CHECK(hipFree(p));
+  }
+}
+
+int main(int argc, char** argv) {
+  sinkrt_device_info info;
+  SK(sinkrt_device_info_get(&info));
+  printf("{\"kind\":\"device\",\"name\":\"%s\",\"arch\":\"%s\",\"computeUnits\":%d,\"waveSize\":%d}\n", info.name, info.arch,
+         info.computeUnits, info.waveSize);
+  int seg = 0;
+  bool copy = true, decode = true, prefill = true;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--segments") && i + 1 < argc) seg = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--only-decode")) copy = prefill = false;
+    else if (!strcmp(argv[i], "--only-prefill")) copy = decode = false;
+  }
+  if (copy) bench_copy();
+  if (decode) bench_decode(info, seg);
+  if (prefill) bench_prefill(info);
+  return 0;
+}
