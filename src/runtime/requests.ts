@@ -28,6 +28,9 @@ export interface RequestRecord {
   aborting: boolean;
 }
 
+/** Start of every chain: the same for all requests, so equal token prefixes give equal hashes. */
+const CHAIN_ROOT = 0x2545f491;
+
 function chainStep(prev: number, token: number, pos: number): number {
   return mix32(prev ^ mix32(token + Math.imul(pos, 0x9e3779b1)));
 }
@@ -37,7 +40,7 @@ export function makeRecord(id: number, prompt: Int32Array | readonly number[] | 
   const tokens = new Int32Array(promptLen + maxTokens);
   const chain = new Uint32Array(promptLen + maxTokens);
   const seed = requestSeed(id);
-  let h = seed;
+  let h = CHAIN_ROOT;
   for (let p = 0; p < promptLen; p++) {
     tokens[p] = typeof prompt === 'number' ? mix32(seed ^ Math.imul(p + 1, 0x85ebca6b)) % VOCAB_SIZE : prompt[p];
     h = chainStep(h, tokens[p], p);
@@ -55,7 +58,7 @@ export function nextToken(r: RequestRecord, pos: number): number {
 export function appendToken(r: RequestRecord, token: number): void {
   const p = r.promptLen + r.generated;
   r.tokens[p] = token;
-  r.chain[p] = chainStep(p === 0 ? requestSeed(r.id) : r.chain[p - 1], token, p);
+  r.chain[p] = chainStep(p === 0 ? CHAIN_ROOT : r.chain[p - 1], token, p);
   r.generated++;
 }
 

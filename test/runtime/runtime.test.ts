@@ -34,6 +34,19 @@ describe('runtime: requests to completion (reference test backend)', () => {
     expect(backend.closed).toBe(false); // the host's backend stays the host's
   });
 
+  it('prefix caching: a request sharing a prompt reuses its blocks, and generates the same tokens', async () => {
+    const rt = await createRuntime(tinyOptions(new ReferenceTestBackend()));
+    const prompt = Int32Array.from({ length: 70 }, (_, i) => (i * 31 + 7) % 1000);
+    const a = await rt.addRequest({ prompt, maxTokens: 6 });
+    const first = await drive(rt, { check: true });
+    const b = await rt.addRequest({ prompt, maxTokens: 6 });
+    const second = await drive(rt, { check: true });
+    expect((await rt.stats()).engine.prefixHitTokens).toBeGreaterThanOrEqual(64);
+    expect(second.tokens.get(b)).toEqual(first.tokens.get(a));
+    expect(second.steps.flatMap((s) => s.checks ?? []).flatMap((c) => c.problems)).toEqual([]);
+    await rt.close();
+  });
+
   it('is deterministic: same requests, same tokens, worker or in-thread engine', async () => {
     const runs: string[] = [];
     for (const worker of [true, false, true]) {
