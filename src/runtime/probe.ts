@@ -23,6 +23,8 @@ export interface BackendHostOptions {
   shaderUrl?: string | URL;
   /** Options of the CPU backend (e.g. { wasm: bytes } in a browser). */
   cpu?: Record<string, unknown>;
+  /** Options of the rocm backend (RocmBackendOptions). */
+  rocm?: Record<string, unknown>;
   /** Extra factory options, per backend, passed through as given. */
   [key: string]: unknown;
 }
@@ -104,7 +106,7 @@ const STARTERS: Record<BackendName, Starter> = {
     const mod = (await import(/* @vite-ignore */ path)) as Record<string, unknown>;
     const f = mod.createRocmBackend;
     if (typeof f !== 'function') throw new Error('rocm backend module has no createRocmBackend()');
-    return { backend: await (f as (h: BackendHostOptions) => Promise<AttentionBackend>)(host) };
+    return { backend: await (f as (o: Record<string, unknown>) => Promise<AttentionBackend>)(host.rocm ?? {}) };
   },
 };
 
