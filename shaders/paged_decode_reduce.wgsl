@@ -1,0 +1,60 @@
+// paged_decode_reduce: merges the split-KV segments of paged_decode and applies the sink once.
+//
+// Algorithm: workgroup (query head h, decode sequence s). Every invocation scans the (m, l) of the
+// sequence's segments to get M = max m and L = sum l * exp(m - M); invocation c then sums
+// acc_seg[c] * exp(m_seg - M). finish_row (online_softmax) adds exp(sink - M') to the denominator
+// here and nowhere else, so the sink counts exactly once however many segments there are.
+// Empty segments (past the sequence's last tile) hold m = NEG, l = 0, acc = 0 and add nothing.
+// Layouts: partialO [numDecodes, numSegments, Hq, D4] vec4 f32; partialML [.., Hq] vec2 (m, l);
+//   output [numTokens, Hq, D4] f32 (row queryStartLoc[s]); lse [numTokens, Hq]; sinks [Hq].
+// Grid: (Hq, numDecodes); WG = 64 invocations, columns c = tid, tid + 64, .. < D4.
+
+struct Params {
+  numQueryHeads: u32,
+  numSegments: u32,
+  qslOff: u32,
+  hasSinks: u32,
+  negInfBits: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> md: array<i32>;
+@group(0) @binding(2) var<storage, read> partialO: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> partialML: array<vec2<f32>>;
+@group(0) @binding(4) var<storage, read> sinks: array<f32>;
+@group(0) @binding(5) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+
+//#include online_softmax
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let h = wid.x;
+  let seq = wid.y;
+  let qtok = u32(md[p.qslOff + seq]);
+  let base = seq * p.numSegments * p.numQueryHeads + h;
+  var m = NEG;
+  for (var g = 0u; g < p.numSegments; g++) {
+    m = max(m, partialML[base + g * p.numQueryHeads].x);
+  }
+  var l = 0.0;
+  for (var g = 0u; g < p.numSegments; g++) {
+    let ml = partialML[base + g * p.numQueryHeads];
+    l += ml.y * rescale(ml.x, m);
+  }
+  let f = finish_row(m, l, sinks[h], p.hasSinks != 0u);
+  for (var c = tid; c < D4; c += 64u) {
+    var a = vec4<f32>(0.0);
+    for (var g = 0u; g < p.numSegments; g++) {
+      let w = rescale(partialML[base + g * p.numQueryHeads].x, m);
+      a += partialO[(base + g * p.numQueryHeads) * D4 + c] * w;
+    }
+    output[(qtok * p.numQueryHeads + h) * D4 + c] = a * f.factor;
+  }
+  if (tid == 0u) {
+    lse[qtok * p.numQueryHeads + h] = select(f.lse, bitcast<f32>(p.negInfBits), f.empty);
+  }
+}

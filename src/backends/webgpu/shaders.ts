@@ -1,0 +1,92 @@
+// WGSL sources: loading (Node from disk, browsers by fetch or from any record of texts) and
+// composition. A kernel file in shaders/ is not standalone WGSL: compose() prepends a generated
+// header (enable directives, `alias KV`, the compile-time constants of one pipeline variant),
+// replaces `//#include online_softmax` with the shared piece, and keeps or drops the lines between
+// `//#if FLAG` / `//#else` / `//#endif` (no nesting). Everything here is plain string work, so the
+// same code runs in Node, a browser bundle and a worker.
+
+import { SinkrtError } from '../types.js';
+
+export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_reduce', 'unified_attention'] as const;
+export type ShaderName = (typeof SHADER_NAMES)[number];
+/** The text of every file in shaders/, by name without `.wgsl`. */
+export type ShaderSources = Record<ShaderName, string>;
+
+export interface ComposeOptions {
+  f16: boolean;
+  /** Flags for `//#if` blocks, e.g. SUBGROUPS. */
+  flags: Record<string, boolean>;
+  /** Compile-time u32 constants, e.g. { D4: 16, G: 8 }. */
+  constants: Record<string, number>;
+  /**
+   * Keep the inner loops rolled: roll() then reads the kernel's runtime `p.zero` instead of being
+   * the constant 0. Software adapters (lavapipe's LLVM) spend minutes compiling fully unrolled
+   * kernels (95 s for unified_attention, measured); GPUs want them unrolled. Only kernels whose
+   * Params have a `zero` field call roll().
+   */
+  rolled?: boolean;
+}
+
+function preprocess(text: string, flags: Record<string, boolean>, file: string): string {
+  const out: string[] = [];
+  let state: 'none' | 'if' | 'else' = 'none';
+  let keep = true;
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (t.startsWith('//#if ')) {
+      if (state !== 'none') throw new SinkrtError('E_SHADER', `${file}.wgsl: nested //#if is not supported`);
+      state = 'if';
+      keep = flags[t.slice(6).trim()] === true;
+    } else if (t === '//#else') {
+      if (state !== 'if') throw new SinkrtError('E_SHADER', `${file}.wgsl: //#else without //#if`);
+      state = 'else';
+      keep = !keep;
+    } else if (t === '//#endif') {
+      if (state === 'none') throw new SinkrtError('E_SHADER', `${file}.wgsl: //#endif without //#if`);
+      state = 'none';
+      keep = true;
+    } else if (keep) {
+      out.push(line);
+    }
+  }
+  if (state !== 'none') throw new SinkrtError('E_SHADER', `${file}.wgsl: unterminated //#if`);
+  return out.join('\n');
+}
+
+/** Full WGSL of one pipeline variant of `kernel`. */
+export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'online_softmax'>, opts: ComposeOptions): string {
+  const header: string[] = [];
+  if (opts.f16) header.push('enable f16;');
+  if (opts.flags.SUBGROUPS) header.push('enable subgroups;');
+  header.push(`alias KV = ${opts.f16 ? 'f16' : 'f32'};`);
+  for (const [name, value] of Object.entries(opts.constants)) {
+    if (!Number.isInteger(value) || value < 0) throw new SinkrtError('E_SHADER', `constant ${name} = ${value} must be a u32`);
+    header.push(`const ${name}: u32 = ${value}u;`);
+  }
+  const shared = preprocess(sources.online_softmax, opts.flags, 'online_softmax');
+  const body = preprocess(sources[kernel], opts.flags, kernel).replace('//#include online_softmax', shared);
+  if (body.includes('roll()')) header.push(`fn roll() -> u32 { return ${opts.rolled ? 'p.zero' : '0u'}; }`);
+  return `${header.join('\n')}\n${body}`;
+}
+
+/** Checks that a record holds every shader; names what is missing. */
+export function checkSources(sources: Partial<Record<string, string>>): ShaderSources {
+  const missing = SHADER_NAMES.filter((n) => typeof sources[n] !== 'string' || sources[n]!.length === 0);
+  if (missing.length > 0) {
+    throw new SinkrtError('E_SHADER', `shader sources missing: ${missing.map((n) => `${n}.wgsl`).join(', ')}`);
+  }
+  return sources as ShaderSources;
+}
+
+/** Browser / worker loader: fetches `${baseUrl}/<name>.wgsl` for every shader (serve shaders/ there). */
+export async function loadShadersFromUrl(baseUrl: string | URL, fetchFn: typeof fetch = fetch): Promise<ShaderSources> {
+  const base = String(baseUrl).replace(/\/?$/, '/');
+  const entries = await Promise.all(
+    SHADER_NAMES.map(async (n) => {
+      const res = await fetchFn(`${base}${n}.wgsl`);
+      if (!res.ok) throw new SinkrtError('E_SHADER', `fetching ${base}${n}.wgsl failed: HTTP ${res.status}`);
+      return [n, await res.text()] as const;
+    }),
+  );
+  return checkSources(Object.fromEntries(entries));
+}

@@ -1,0 +1,202 @@
+// Turns one planned step into GPU work: uploads, uniform parameters, pipelines and bind groups
+// (prepareStep), then the dispatches (encodeStep). Kept apart from the backend facade so that a
+// benchmark can prepare a step once and encode it many times between GPU timestamps.
+//
+// Dispatch order inside one command buffer: reshape_and_cache (its own pass), then one pass with
+// paged_decode + paged_decode_reduce for the decode range when selection chose paged_decode, and
+// unified_attention over its work list (extend, prefill, and decode when selection sent it there).
+// WebGPU orders the storage writes of one dispatch before the reads of the next.
+
+import type { StepInputs } from '../backend.js';
+import type { Selection } from '../select.js';
+import type { LayerConfig, StepMetadata } from '../types.js';
+import type { BufferPool, KernelFile, PipelineCache } from './pipelines.js';
+import { packMeta, planSegments, tileOf, type SegmentPlan } from './plan.js';
+
+const STORAGE = 0x80; // GPUBufferUsage.STORAGE (literal: the global is absent until a Node device exists)
+const COPY_DST = 0x08;
+const COPY_SRC = 0x04;
+const UNIFORM = 0x40;
+const WG = 256;
+const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
+
+export interface StepContext {
+  device: GPUDevice;
+  pipelines: PipelineCache;
+  pool: BufferPool;
+  /** Smallest subgroup size the adapter guarantees (0 = no subgroups). */
+  subgroupMinSize: number;
+  /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
+  rolled: boolean;
+  decodeTargetWorkgroups: number;
+  decodeMinSegmentTiles: number;
+  sinksBuffer: (layer: LayerConfig) => GPUBuffer;
+}
+
+export interface CacheBuffers {
+  key: GPUBuffer;
+  value: GPUBuffer;
+  numBlocks: number;
+  blockSize: number;
+  /** Storage dtype of the cache: picks `alias KV` of every kernel. */
+  f16: boolean;
+}
+
+interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number, number];
+}
+
+export interface PreparedStep {
+  reshape: Dispatch | null;
+  attention: Dispatch[];
+  output: GPUBuffer;
+  lse: GPUBuffer;
+  outputBytes: number;
+  lseBytes: number;
+  segments: SegmentPlan | null;
+}
+
+function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}
+
+function bind(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[], paramOffset: number): GPUBindGroup {
+  return device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: buffers.map((buffer, i) =>
+      i === 0 ? { binding: 0, resource: { buffer, offset: paramOffset, size: PARAM_SLOT } } : { binding: i, resource: { buffer } },
+    ),
+  });
+}
+
+function upload(ctx: StepContext, name: string, data: ArrayBufferView, usage = STORAGE | COPY_DST): GPUBuffer {
+  const b = ctx.pool.get(name, data.byteLength, usage);
+  if (data.byteLength > 0) ctx.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+  return b;
+}
+
+export async function prepareStep(
+  ctx: StepContext,
+  cache: CacheBuffers,
+  layer: LayerConfig,
+  meta: StepMetadata,
+  inputs: StepInputs,
+  sel: Selection,
+): Promise<PreparedStep> {
+  const { device, pipelines } = ctx;
+  const Hq = layer.numQueryHeads;
+  const Hkv = layer.numKvHeads;
+  const D = layer.headSize;
+  const D4 = D / 4;
+  const G = Hq / Hkv;
+  const TILE = tileOf(D);
+  const rowVec4 = Hkv * D4;
+  const useFastDecode = meta.numDecodes > 0 && sel.decode.kernel === 'paged_decode';
+  const unifiedFrom = useFastDecode ? meta.numDecodes : 0;
+  const HPT = Math.min(G, TILE);
+  const QT = Math.floor(TILE / HPT);
+  const HCH = ceilDiv(G, HPT);
+  const packed = packMeta(meta, unifiedFrom, QT);
+  const numTokens = meta.numTokens;
+  const negInfBits = 0xff800000;
+
+  const metaBuf = upload(ctx, 'meta', packed.data);
+  const qBuf = upload(ctx, 'query', inputs.query.subarray(0, numTokens * Hq * D));
+  const kBuf = upload(ctx, 'key', inputs.key.subarray(0, numTokens * rowVec4 * 4));
+  const vBuf = upload(ctx, 'value', inputs.value.subarray(0, numTokens * rowVec4 * 4));
+  const outputBytes = numTokens * Hq * D * 4;
+  const lseBytes = numTokens * Hq * 4;
+  const output = ctx.pool.get('output', outputBytes, STORAGE | COPY_SRC);
+  const lse = ctx.pool.get('lse', lseBytes, STORAGE | COPY_SRC);
+  const sinks = ctx.sinksBuffer(layer);
+  const params = ctx.pool.get('params', 4 * PARAM_SLOT, UNIFORM | COPY_DST);
+  const pdata = new ArrayBuffer(4 * PARAM_SLOT);
+  const u32 = (slot: number) => new Uint32Array(pdata, slot * PARAM_SLOT, PARAM_SLOT / 4);
+  const f32 = (slot: number) => new Float32Array(pdata, slot * PARAM_SLOT, PARAM_SLOT / 4);
+  const base = { f16: cache.f16, rolled: ctx.rolled };
+  const numSlots = cache.numBlocks * cache.blockSize;
+
+  // reshape_and_cache (slot 0)
+  let reshape: Dispatch | null = null;
+  const writes = numTokens * rowVec4;
+  if (writes > 0) {
+    const groups = ceilDiv(writes, 64);
+    const gx = Math.min(groups, 65535);
+    u32(0).set([numTokens, numSlots, rowVec4, packed.slotOff, gx * 64]);
+    const pipe = await pipelines.get('reshape_and_cache', { ...base, flags: {}, constants: {} });
+    reshape = { pipeline: pipe, bindGroup: bind(device, pipe, [params, metaBuf, kBuf, vBuf, cache.key, cache.value], 0), grid: [gx, ceilDiv(groups, gx), 1] };
+  }
+
+  const attention: Dispatch[] = [];
+  let segments: SegmentPlan | null = null;
+  if (useFastDecode) {
+    segments = planSegments(meta, layer, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+    const QKR = ceilDiv(G * TILE, WG);
+    const TG = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, WG / (G * D4)))));
+    const PVR = ceilDiv(TG * G * D4, WG);
+    const LD = (TILE * D4) / WG;
+    const sg = ctx.subgroupMinSize >= TILE;
+    const decode = await pipelines.get('paged_decode', {
+      ...base,
+      flags: { SUBGROUPS: sg },
+      constants: { D4, KD4P: D4 + 1, G, TILE, WG, QKR, TG, PVR, LD },
+    });
+    const reduce = await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
+    const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
+    const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
+    u32(1).set([Hq, Hkv, cache.blockSize, meta.maxBlocksPerSeq, packed.qslOff, packed.seqLensOff, packed.blockTableOff, segments.numSegments, segments.segTiles, layer.slidingWindow]);
+    f32(1).set([layer.softcap, layer.scale], 10);
+    u32(1).set([cache.numBlocks, rowVec4], 12);
+    u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
+    attention.push({
+      pipeline: decode,
+      bindGroup: bind(device, decode, [params, metaBuf, qBuf, cache.key, cache.value, partialO, partialML], PARAM_SLOT),
+      grid: [segments.numSegments, Hkv, meta.numDecodes],
+    });
+    attention.push({
+      pipeline: reduce,
+      bindGroup: bind(device, reduce, [params, metaBuf, partialO, partialML, sinks, output, lse], 2 * PARAM_SLOT),
+      grid: [Hq, meta.numDecodes, 1],
+    });
+  }
+  if (packed.numWork > 0) {
+    const RW = TILE;
+    const unified = await pipelines.get('unified_attention', {
+      ...base,
+      flags: {},
+      constants: { D4, KD4P: D4 + 1, G, BK: TILE, RW, HPT, QT, HCH, WG, QKR: ceilDiv(RW * TILE, WG), PVR: ceilDiv(RW * D4, WG), LD: (TILE * D4) / WG },
+    });
+    u32(3).set([Hq, Hkv, cache.blockSize, meta.maxBlocksPerSeq, packed.qslOff, packed.seqLensOff, packed.blockTableOff, packed.workOff, layer.slidingWindow]);
+    f32(3).set([layer.softcap, layer.scale], 9);
+    u32(3).set([cache.numBlocks, rowVec4, layer.sinks ? 1 : 0, negInfBits], 11);
+    attention.push({
+      pipeline: unified,
+      bindGroup: bind(device, unified, [params, metaBuf, qBuf, cache.key, cache.value, sinks, output, lse], 3 * PARAM_SLOT),
+      grid: [packed.numWork, Hkv * HCH, 1],
+    });
+  }
+  device.queue.writeBuffer(params, 0, pdata);
+  return { reshape, attention, output, lse, outputBytes, lseBytes, segments };
+}
+
+/** Records the step: reshape_and_cache in one pass, attention in another (optionally timestamped). */
+export function encodeStep(step: PreparedStep, encoder: GPUCommandEncoder, attentionTimestamps?: GPUComputePassTimestampWrites): void {
+  if (step.reshape) {
+    const pass = encoder.beginComputePass({ label: 'sinkrt.reshape_and_cache' });
+    pass.setPipeline(step.reshape.pipeline);
+    pass.setBindGroup(0, step.reshape.bindGroup);
+    pass.dispatchWorkgroups(...step.reshape.grid);
+    pass.end();
+  }
+  const pass = encoder.beginComputePass({ label: 'sinkrt.attention', timestampWrites: attentionTimestamps });
+  for (const d of step.attention) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(...d.grid);
+  }
+  pass.end();
+}
+
+export type { KernelFile };
