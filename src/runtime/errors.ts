@@ -14,6 +14,8 @@ export const RuntimeErrorCode = {
   BACKEND_UNAVAILABLE: 'E_BACKEND_UNAVAILABLE',
   /** The engine worker exited or crashed; pending calls reject with this, `restart()` recovers. */
   WORKER_DIED: 'E_WORKER_DIED',
+  /** The backend failed while running a step; the step was not committed and `restart()` recovers. */
+  STEP_FAILED: 'E_STEP_FAILED',
   /** A call after `close()`. */
   CLOSED: 'E_CLOSED',
   /** A call while the runtime is down after a worker death, before `restart()`. */

@@ -129,7 +129,7 @@ export class Runtime {
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.state === 'closed') throw new SinkrtError(RuntimeErrorCode.CLOSED, `${what}: the runtime is closed`);
-      if (this.state === 'down') throw new SinkrtError(RuntimeErrorCode.WORKER_DIED, `${what}: the engine worker died; call restart()`);
+      if (this.state === 'down') throw new SinkrtError(RuntimeErrorCode.WORKER_DIED, `${what}: the runtime went down before this call ran; call restart()`);
       try {
         return await fn();
       } catch (e) {
@@ -147,7 +147,7 @@ export class Runtime {
 
   private guard(what: string): void {
     if (this.state === 'closed') throw new SinkrtError(RuntimeErrorCode.CLOSED, `${what}: the runtime is closed`);
-    if (this.state === 'down') throw new SinkrtError(RuntimeErrorCode.NOT_RUNNING, `${what}: the engine worker died; call restart() first`);
+    if (this.state === 'down') throw new SinkrtError(RuntimeErrorCode.NOT_RUNNING, `${what}: the runtime is down (engine worker died or a step failed); call restart() first`);
   }
 
   /** Adds a request; resolves to its id. */
@@ -222,7 +222,16 @@ export class Runtime {
       checks.push(await checkLayer(this.backend, this.opts.model.layers[run.layer], run, checkSeqs));
       checkMs += performance.now() - c0;
     };
-    const selection = sum.numSeqs > 0 ? await this.executor.run(plan, this.records, onLayer) : { full: null, sliding: null };
+    let selection: StepResult['selection'] = { full: null, sliding: null };
+    try {
+      if (sum.numSeqs > 0) selection = await this.executor.run(plan, this.records, onLayer);
+    } catch (e) {
+      // The plan is scheduled but cannot be committed without its results: stop here. restart()
+      // re-runs every unfinished request from the runtime's own record, as after a worker death.
+      this.state = 'down';
+      const msg = e instanceof SinkrtError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+      throw new SinkrtError(RuntimeErrorCode.STEP_FAILED, `step: the backend failed (${msg}); the step was not committed; call restart()`, { cause: e });
+    }
     const advanced: StepResult['advanced'] = [];
     const sampled: [RequestRecord, number][] = [];
     for (let s = 0; s < sum.numSeqs; s++) {
@@ -280,7 +289,7 @@ export class Runtime {
    */
   async restart(): Promise<{ readded: number }> {
     if (this.state === 'closed') throw new SinkrtError(RuntimeErrorCode.CLOSED, 'restart: the runtime is closed');
-    if (this.state === 'running') throw new SinkrtError(RuntimeErrorCode.INVALID_ARGUMENT, 'restart: state = "running" must be "down" (restart follows a worker death)');
+    if (this.state === 'running') throw new SinkrtError(RuntimeErrorCode.INVALID_ARGUMENT, 'restart: state = "running" must be "down" (restart follows a worker death or a failed step)');
     await this.engine.close().catch(() => undefined);
     this.engine = await Runtime.startEngine(this.opts);
     this.state = 'running';

@@ -59,6 +59,39 @@ describe('reliability: worker death', () => {
   });
 });
 
+describe('reliability: a backend that fails mid-step', () => {
+  it('rejects with E_STEP_FAILED, and restart() completes every request with the same tokens', async () => {
+    const clean = await createRuntime(tinyOptions(new ReferenceTestBackend()));
+    await addMany(clean, 10, 3);
+    const expected = await drive(clean);
+    await clean.close();
+
+    class FlakyBackend extends ReferenceTestBackend {
+      failAt = 9;
+      override async forward(...args: Parameters<ReferenceTestBackend['forward']>) {
+        if (this.forwardCalls + 1 === this.failAt) {
+          this.forwardCalls++;
+          throw new Error('device lost (injected)');
+        }
+        return super.forward(...args);
+      }
+    }
+    const rt = await createRuntime(tinyOptions(new FlakyBackend()));
+    const want = await addMany(rt, 10, 3);
+    const got: DriveResult = { steps: [], tokens: new Map(), finishes: new Map() };
+    await expect(drive(rt, { into: got })).rejects.toMatchObject({ code: 'E_STEP_FAILED', message: expect.stringContaining('device lost (injected)') });
+    await expect(rt.step()).rejects.toMatchObject({ code: 'E_NOT_RUNNING' });
+    await rt.restart();
+    await drive(rt, { into: got });
+    for (const [id, n] of want) {
+      expect(got.finishes.get(id), `request ${id}`).toEqual(['length']);
+      expect(got.tokens.get(id), `request ${id}`).toEqual(expected.tokens.get(id));
+      expect(got.tokens.get(id)?.length).toBe(n);
+    }
+    await rt.close();
+  });
+});
+
 describe('reliability: aborts mid-flight', () => {
   it('frees the blocks of running requests, also when the abort arrives during a step', async () => {
     const rt = await createRuntime(tinyOptions(new ReferenceTestBackend()));
