@@ -16,8 +16,9 @@ SINKRT_EXPORT void sinkrt_f32_to_f16(const float* src, uint16_t* dst, int n) {
 }
 
 SINKRT_EXPORT void sinkrt_f16_to_f32(const uint16_t* src, float* dst, int n) {
-  int i = 0;
-  for (; i + 4 <= n; i += 4) wasm_v128_store(dst + i, f16x4_to_f32x4(src + i));
+  const int n4 = n & ~3;
+  F16Widen().row(src, dst, n4);
+  int i = n4;
   for (; i < n; i++) {
     uint16_t tmp[4] = {src[i], 0, 0, 0};
     dst[i] = wasm_f32x4_extract_lane(f16x4_to_f32x4(tmp), 0);

@@ -51,6 +51,34 @@ static inline v128_t f16x4_to_f32x4(const uint16_t* p) {
   return wasm_v128_or(f, sign);
 }
 
+// Eight halves to eight floats, the same conversion with the masks worked on 16-bit lanes before
+// widening, and inf/NaN (rare in a KV cache) handled only when one of the eight is special.
+struct F16Widen {
+  const v128_t emMask = wasm_i16x8_splat(0x7fff), signMask = wasm_i16x8_splat((short)0x8000);
+  const v128_t maxFinite = wasm_i16x8_splat(0x7bff), rebias = wasm_i32x4_splat(0x77800000);
+  const v128_t expAll = wasm_i32x4_splat(0x7f800000), maxFinite32 = wasm_i32x4_splat(0x7bff);
+
+  inline void row(const uint16_t* src, float* dst, int n) const {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const v128_t h = wasm_v128_load(src + i);
+      const v128_t em = wasm_v128_and(h, emMask), sign = wasm_v128_and(h, signMask);
+      const v128_t eLo = wasm_u32x4_extend_low_u16x8(em), eHi = wasm_u32x4_extend_high_u16x8(em);
+      v128_t lo = wasm_f32x4_mul(wasm_i32x4_shl(eLo, 13), rebias);
+      v128_t hi = wasm_f32x4_mul(wasm_i32x4_shl(eHi, 13), rebias);
+      if (wasm_v128_any_true(wasm_i16x8_gt(em, maxFinite))) {
+        lo = wasm_v128_bitselect(wasm_v128_or(wasm_i32x4_shl(eLo, 13), expAll), lo, wasm_i32x4_gt(eLo, maxFinite32));
+        hi = wasm_v128_bitselect(wasm_v128_or(wasm_i32x4_shl(eHi, 13), expAll), hi, wasm_i32x4_gt(eHi, maxFinite32));
+      }
+      lo = wasm_v128_or(lo, wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(sign), 16));
+      hi = wasm_v128_or(hi, wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(sign), 16));
+      wasm_v128_store(dst + i, lo);
+      wasm_v128_store(dst + i + 4, hi);
+    }
+    for (; i < n; i += 4) wasm_v128_store(dst + i, f16x4_to_f32x4(src + i));  // n is a multiple of 4
+  }
+};
+
 // Float to half, round to nearest even, overflow to inf, subnormals kept, NaN stays NaN.
 static inline uint16_t f32_to_f16(float x) {
   uint32_t u;

@@ -18,15 +18,12 @@ void load_tile(const AttnParams* P, int block, int off, int T, int g, float* til
   }
   const uint16_t* kc = (const uint16_t*)P->keyCache + base;
   const uint16_t* vc = (const uint16_t*)P->valueCache + base;
+  const F16Widen widen;
   for (int j = 0; j < T; j++) {
     float* kd = tileBuf + j * D;
     float* vd = tileBuf + (TILE + j) * D;
-    const uint16_t* ks = kc + (size_t)j * rowStride;
-    const uint16_t* vs = vc + (size_t)j * rowStride;
-    for (int d = 0; d < D; d += 4) {
-      wasm_v128_store(kd + d, f16x4_to_f32x4(ks + d));
-      wasm_v128_store(vd + d, f16x4_to_f32x4(vs + d));
-    }
+    widen.row(kc + (size_t)j * rowStride, kd, D);
+    widen.row(vc + (size_t)j * rowStride, vd, D);
     kp[j] = kd;
     vp[j] = vd;
   }
