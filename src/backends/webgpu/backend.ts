@@ -198,7 +198,7 @@ export class WebGpuBackend implements AttentionBackend {
     return new CacheImpl({ ...spec }, key, value, bytes);
   }
 
-  uploadCache(cache: KvCache, keyCache: Float32Array, valueCache: Float32Array): Promise<void> {
+  async uploadCache(cache: KvCache, keyCache: Float32Array, valueCache: Float32Array): Promise<void> {
     const c = this.own(cache);
     const n = c.bytes / (c.spec.dtype === 'f16' ? 2 : 4);
     if (keyCache.length !== n) throw new SinkrtError('E_INVALID_CACHE', `keyCache.length = ${keyCache.length} must equal numBlocks * blockSize * numKvHeads * headSize = ${n}`);
@@ -212,7 +212,7 @@ export class WebGpuBackend implements AttentionBackend {
     });
   }
 
-  downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
+  async downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
     const c = this.own(cache);
     return this.serial(async () => {
       const stage = (src: GPUBuffer) => {
@@ -283,7 +283,12 @@ export class WebGpuBackend implements AttentionBackend {
   }
 
   forward(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Promise<Selection> {
-    const sel = this.select(cache, layer, meta, inputs, out);
+    let sel: Selection;
+    try {
+      sel = this.select(cache, layer, meta, inputs, out);
+    } catch (e) {
+      return Promise.reject(e); // async API: bad input rejects, it does not throw
+    }
     return this.serial(async () => {
       this.device.pushErrorScope('validation');
       let step: PreparedStep;

@@ -1,0 +1,136 @@
+// WebGPU-specific checks beyond the shared table: bad input refused with named errors and the cache
+// left untouched, the storage-binding limit, the pipeline cache, split-KV segment counts, a lost
+// device reported (never a hang), shader composition, and host f16 conversion.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { roundToDtype } from '../../src/backends/reference/index.js';
+import { SinkrtError } from '../../src/backends/types.js';
+import { checkSources, compose, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/backends/webgpu/half.js';
+import { loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
+import { buildCase } from '../helpers/cases.js';
+import { runCase } from '../helpers/run-case.js';
+import { shapeByName } from '../helpers/shapes.js';
+import { createNodeBackend, probeAdapter } from './adapter.js';
+
+const probe = await probeAdapter();
+
+describe('webgpu host pieces (no adapter needed)', () => {
+  it('f32 -> f16 rounding matches the reference rounding, subnormals and overflow included', () => {
+    const vals = [0, -0, 1, -1, 65504, 65520, 1e6, -1e6, 6e-8, 3e-8, 2.98e-8, 1e-5, 0.1, 1 / 3, 2049, 2051, -7.123e-6];
+    for (let i = 0; i < 2000; i++) vals.push((Math.random() * 2 - 1) * 10 ** (Math.random() * 12 - 8));
+    for (const v of vals) expect(f16BitsToF32(f32ToF16Bits(v)), `value ${v}`).toBe(roundToDtype(v, 'f16'));
+  });
+
+  it('compose expands the include, the flags and the header; missing sources are named', () => {
+    const src = loadShadersFromDisk();
+    const code = compose(src, 'paged_decode', { f16: true, rolled: true, flags: { SUBGROUPS: true }, constants: { D4: 16 } });
+    expect(code).toContain('enable f16;');
+    expect(code).toContain('subgroupShuffleXor');
+    expect(code).toContain('fn finish_row');
+    expect(code).toContain('return p.zero;');
+    const plain = compose(src, 'paged_decode', { f16: false, flags: {}, constants: { D4: 16 } });
+    expect(plain).not.toContain('subgroupShuffleXor');
+    expect(plain).not.toContain('enable subgroups');
+    expect(plain).toContain('alias KV = f32;');
+    expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
+  });
+});
+
+describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? ` (skipped: ${probe.skipReason})` : ''}`, () => {
+  let backend: WebGpuBackend;
+  beforeAll(async () => {
+    backend = await createNodeBackend();
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it('refuses a KV cache larger than maxStorageBufferBindingSize with a named error', async () => {
+    const limit = backend.device.limits.maxStorageBufferBindingSize;
+    const blockBytes = 16 * 8 * 64 * 4;
+    const numBlocks = Math.floor(limit / blockBytes) + 1;
+    const err = await backend.createCache({ numBlocks, blockSize: 16, numKvHeads: 8, headSize: 64, dtype: 'f32' }).catch((e) => e);
+    expect(err).toBeInstanceOf(SinkrtError);
+    expect(err.code).toBe('E_CACHE_TOO_LARGE');
+    expect(err.message).toContain(`cacheSpec.numBlocks = ${numBlocks}`);
+    expect(err.message).toContain(`at most ${numBlocks - 1} blocks`);
+    // The largest cache that fits is accepted (not allocated here beyond a small case: check only).
+    expect(backend.checkCacheSpec({ numBlocks: numBlocks - 1, blockSize: 16, numKvHeads: 8, headSize: 64, dtype: 'f32' })).toBe((numBlocks - 1) * blockBytes);
+  });
+
+  it('refuses bf16 (WGSL has none) and bad geometry', async () => {
+    const spec = { numBlocks: 4, blockSize: 16, numKvHeads: 1, headSize: 64 };
+    await expect(backend.createCache({ ...spec, dtype: 'bf16' })).rejects.toThrow(/WGSL has no bf16/);
+    await expect(backend.createCache({ ...spec, headSize: 96, dtype: 'f32' })).rejects.toThrow(/cacheSpec.headSize = 96/);
+    await expect(backend.createCache({ ...spec, numBlocks: 0, dtype: 'f32' })).rejects.toThrow(/cacheSpec.numBlocks = 0/);
+    expect(backend.capabilities.kernels.paged_decode?.dtypes).not.toContain('bf16');
+  });
+
+  it('refuses bad step metadata with the field, rule and value, and leaves the cache untouched', async () => {
+    const c = buildCase(shapeByName('mixed-softcap-small-sinks'), 'f32');
+    const cache = await backend.createCache(c.cacheSpec);
+    try {
+      await backend.uploadCache(cache, c.keyCache, c.valueCache);
+      const numSlots = c.cacheSpec.numBlocks * c.cacheSpec.blockSize;
+      const out = { output: new Float32Array(c.meta.numTokens * c.layer.numQueryHeads * c.layer.headSize) };
+      const bad = (patch: (m: typeof c.meta) => void) => {
+        const meta = { ...c.meta, slotMapping: c.meta.slotMapping.slice(), blockTable: c.meta.blockTable.slice(), seqLens: c.meta.seqLens.slice() };
+        patch(meta);
+        return backend.forward(cache, c.layer, meta, c.inputs, out);
+      };
+      await expect(bad((m) => (m.slotMapping[1] = numSlots))).rejects.toThrow(`meta.slotMapping[1] = ${numSlots} is outside [0, numBlocks * blockSize = ${numSlots})`);
+      await expect(bad((m) => (m.slotMapping[0] = -2))).rejects.toThrow(/meta.slotMapping\[0\] = -2/);
+      await expect(bad((m) => (m.blockTable[0] = c.cacheSpec.numBlocks))).rejects.toThrow(/meta.blockTable\[0\]\[0\] = \d+ is outside/);
+      await expect(bad((m) => (m.seqLens[0] += 1))).rejects.toThrow(/meta.seqLens\[0\] = \d+ must equal contextLens \+ queryLen/);
+      await expect(backend.forward(cache, c.layer, c.meta, { ...c.inputs, key: c.inputs.key.subarray(0, 5) }, out)).rejects.toThrow(/inputs.key.length = 5/);
+      await expect(backend.forward(cache, { ...c.layer, numKvHeads: 2, numQueryHeads: 8 }, c.meta, c.inputs, out)).rejects.toThrow(/layer.numKvHeads = 2 must equal/);
+      await expect(backend.forward(cache, { ...c.layer, scale: -1 }, c.meta, c.inputs, out)).rejects.toThrow(/layer.scale = -1/);
+      const after = await backend.downloadCache(cache);
+      expect(after.keyCache).toEqual(c.keyCache);
+      expect(after.valueCache).toEqual(c.valueCache);
+    } finally {
+      backend.destroyCache(cache);
+    }
+  });
+
+  it('compiles each pipeline once: repeated steps and other batch sizes of the same layer compile nothing', async () => {
+    const first = await runCase(backend, shapeByName('decode-mqa-small-sinks'), 'f32');
+    expect(first.problems).toEqual([]);
+    const compiled = backend.pipelines.compiled;
+    const again = await runCase(backend, shapeByName('decode-mqa-small-sinks'), 'f32');
+    const other = await runCase(backend, shapeByName('mixed-softcap-small-sinks'), 'f32'); // same geometry, other batch
+    expect(again.problems).toEqual([]);
+    expect(other.problems).toEqual([]);
+    // mixed-softcap-small-sinks adds unified_attention (extend/prefill) for the first time: exactly one pipeline.
+    expect(backend.pipelines.compiled).toBe(compiled + 1);
+    await runCase(backend, shapeByName('mixed-softcap-small-sinks'), 'f32');
+    expect(backend.pipelines.compiled).toBe(compiled + 1);
+  });
+
+  it('counts the sink once for any number of split-KV segments', async () => {
+    const shape = shapeByName('decode-gptoss-large-sinks');
+    const c = buildCase(shape, 'f32');
+    for (const [target, minTiles] of [[1, 1], [64, 1], [4096, 1]] as const) {
+      const b = await createNodeBackend({ decodeTargetWorkgroups: target, decodeMinSegmentTiles: minTiles });
+      try {
+        const r = await runCase(b, shape, 'f32', c);
+        expect(r.selection?.decode.kernel).toBe('paged_decode');
+        expect(r.problems, `target ${target}`).toEqual([]);
+      } finally {
+        await b.close();
+      }
+    }
+  });
+
+  it('reports a lost device as a rejected promise, never a hang', async () => {
+    const b = await createNodeBackend();
+    const c = buildCase(shapeByName('decode-mqa-small-sinks'), 'f32');
+    const cache = await b.createCache(c.cacheSpec);
+    b.device.destroy();
+    const out = { output: new Float32Array(c.meta.numTokens * c.layer.numQueryHeads * c.layer.headSize) };
+    const err = await b.forward(cache, c.layer, c.meta, c.inputs, out).catch((e) => e);
+    expect(err).toBeInstanceOf(SinkrtError);
+    expect(err.code).toBe('E_DEVICE_LOST');
+    await expect(b.createCache(c.cacheSpec)).rejects.toThrow(/device lost/);
+  });
+});
