@@ -86,3 +86,27 @@ describe('cpu f16 storage', () => {
     await b.close();
   });
 });
+
+describe('cpu edge steps', () => {
+  it('a step with no sequences, only padding rows, writes nothing and zeroes the padding output', async () => {
+    const b = await createCpuBackend();
+    const c = buildCase(shapeByName('mixed-softcap-small-sinks'), 'f32');
+    const cache = await b.createCache(c.cacheSpec);
+    await b.uploadCache(cache, c.keyCache, c.valueCache);
+    const { numQueryHeads: Hq, headSize: D, numKvHeads: Hkv } = c.layer;
+    const numTokens = 3;
+    const meta = {
+      numSeqs: 0, numTokens, queryStartLoc: new Int32Array([0]), seqLens: new Int32Array(0), contextLens: new Int32Array(0),
+      blockTable: new Int32Array(0), maxBlocksPerSeq: 0, slotMapping: new Int32Array(numTokens).fill(-1),
+      numDecodes: 0, numExtends: 0, numPrefills: 0, maxQueryLen: 0, maxDecodeQueryLen: 0, maxSeqLen: 0,
+    };
+    const inputs = { query: new Float32Array(numTokens * Hq * D).fill(1), key: new Float32Array(numTokens * Hkv * D).fill(1), value: new Float32Array(numTokens * Hkv * D).fill(1) };
+    const out = { output: new Float32Array(numTokens * Hq * D).fill(NaN), lse: new Float32Array(numTokens * Hq).fill(NaN) };
+    await b.forward(cache, c.layer, meta, inputs, out);
+    expect(out.output.every((x) => x === 0)).toBe(true);
+    expect(out.lse.every((x) => x === -Infinity)).toBe(true);
+    const after = await b.downloadCache(cache);
+    expect(after.keyCache).toEqual(c.keyCache);
+    await b.close();
+  });
+});
