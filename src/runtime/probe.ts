@@ -44,17 +44,13 @@ function message(e: unknown): string {
   return String(e);
 }
 
-// The WebGPU and ROCm modules are imported by computed names, typed by these local shapes: the
-// package then type-checks and loads where either is absent (not built, not installed).
-const WEBGPU_INDEX = '../backends/webgpu/index.js';
+// The WebGPU backend's browser-safe module is imported by its literal path, so bundlers (vite for
+// browsers and Electron renderers) include it. Its Node helpers (node:fs, Dawn) and the ROCm addon
+// are imported by computed names: bundlers leave them out, and Node loads them only when used.
 const WEBGPU_NODE = '../backends/webgpu/node.js';
-interface WebGpuModule {
-  createWebGpuBackend(device: GPUDevice, opts: { shaders: unknown }): Promise<AttentionBackend>;
-  loadShadersFromUrl(base: string | URL): Promise<unknown>;
-}
 interface WebGpuNodeModule {
   createNodeDevice(): Promise<{ device: GPUDevice }>;
-  loadShadersFromDisk(): unknown;
+  loadShadersFromDisk(): import('../backends/webgpu/index.js').ShaderSources;
 }
 
 type Starter = (host: BackendHostOptions) => Promise<{ backend: AttentionBackend; release?: () => void }>;
@@ -70,15 +66,28 @@ const STARTERS: Record<BackendName, Starter> = {
     return { backend: await createCpuBackend((host.cpu ?? {}) as Parameters<typeof createCpuBackend>[0]) };
   },
   webgpu: async (host) => {
-    const wg = (await import(/* @vite-ignore */ WEBGPU_INDEX)) as WebGpuModule;
+    const wg = await import('../backends/webgpu/index.js');
     let device = host.gpuDevice;
     let release: (() => void) | undefined;
-    let shaders = host.shaders;
+    let shaders = host.shaders as import('../backends/webgpu/index.js').ShaderSources | undefined;
     if (device === undefined && inBrowser) {
       // Browsers and Electron renderers: navigator.gpu; shaders from host.shaders or host.shaderUrl.
       const adapter = await navigator.gpu.requestAdapter();
       if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
-      const d = await adapter.requestDevice({ requiredFeatures: adapter.features.has('shader-f16') ? ['shader-f16'] : [] });
+      // The kernels want the adapter's limits, not WebGPU's defaults (e.g. 16 KiB of workgroup storage).
+      const l = adapter.limits;
+      const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
+      const d = await adapter.requestDevice({
+        requiredFeatures: wanted.filter((f) => adapter.features.has(f)),
+        requiredLimits: {
+          maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+          maxBufferSize: l.maxBufferSize,
+          maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+          maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+          maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+          maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        },
+      });
       device = d;
       release = () => d.destroy();
     } else if (device === undefined) {
