@@ -166,8 +166,9 @@ export async function probeBackend(name: BackendName, host: BackendHostOptions =
 
 /**
  * A WebGPU adapter that is a software rasterizer (lavapipe/llvmpipe, SwiftShader) runs attention far
- * slower than the cpu backend (on the 2-core CI machine, `sinkrt serve --layers 2 --requests 12`:
- * 623 tokens/s on cpu, 55 on webgpu over llvmpipe), so `auto` passes it over. Asking for
+ * slower than the cpu backend (2-core team machine, `node dist/bench/serve.js --quick`: 654 tokens/s
+ * on cpu, 173 on webgpu over llvmpipe; bench/results/serve-x64-2core-20261124-quick.json), so `auto`
+ * passes it over. Asking for
  * backend 'webgpu' by name still uses it. Returns the reason, or null for a hardware adapter.
  */
 export function softwareAdapter(facts: Record<string, unknown>): string | null {
