@@ -1,0 +1,151 @@
+// Decode KV-read bandwidth of the WebGPU backend at the GPT-OSS-120B attention shape (64 query
+// heads, 8 KV heads, head size 64, block size 16, f16 cache where the adapter has shader-f16),
+// for batch 1, 8, 64, 256 x context 1K, 8K, 32K, sinks on and off, as a fraction of a copy shader's
+// bandwidth measured in the same run. Timed: the attention pass (paged_decode + reduce) by GPU
+// timestamps, median of reps; the reshape_and_cache pass is outside the timed pass.
+//
+// KV bytes read per step = batch * context * numKvHeads * headSize * 2 (K and V) * bytes per element.
+// The physical pool is capped at one storage binding; when batch * context needs more blocks than
+// fit, block tables reuse pool blocks in a shuffled order (stated as `aliased` in the JSON: distinct
+// bytes < bytes read). The pool is GiBs, far over the 50 MB L2, so reuse does not come from cache.
+//   node dist/bench/webgpu/decode.js [--json out.json] [--commit sha] [--quick] [--targets 512,1024]
+
+import { writeFileSync } from 'node:fs';
+import type { StepMetadata } from '../../src/backends/types.js';
+import { createWebGpuBackend, type WebGpuKvCache } from '../../src/backends/webgpu/index.js';
+import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
+import { copyBandwidth, fillRandom, makeTimer, median } from './timing.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const Hq = 64;
+const Hkv = 8;
+const D = 64;
+const BS = 16;
+
+function rand(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function decodeMeta(batch: number, context: number, poolBlocks: number, r: () => number): StepMetadata {
+  const blocksPer = Math.ceil(context / BS);
+  const perm = Array.from({ length: poolBlocks }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
+  const blockTable = new Int32Array(batch * blocksPer);
+  for (let i = 0; i < blockTable.length; i++) blockTable[i] = perm[i % poolBlocks];
+  const queryStartLoc = Int32Array.from({ length: batch + 1 }, (_, i) => i);
+  const seqLens = new Int32Array(batch).fill(context);
+  const contextLens = new Int32Array(batch).fill(context - 1);
+  const slotMapping = new Int32Array(batch);
+  for (let s = 0; s < batch; s++) {
+    const pos = context - 1;
+    slotMapping[s] = blockTable[s * blocksPer + Math.floor(pos / BS)] * BS + (pos % BS);
+  }
+  return {
+    numSeqs: batch, numTokens: batch, queryStartLoc, seqLens, contextLens, blockTable, maxBlocksPerSeq: blocksPer, slotMapping,
+    numDecodes: batch, numExtends: 0, numPrefills: 0, maxQueryLen: 1, maxDecodeQueryLen: 1, maxSeqLen: context,
+  };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
+  const timer = makeTimer(device);
+  const targets = (arg('targets') ?? '1024').split(',').map(Number);
+  const dtype = device.features.has('shader-f16') ? 'f16' : 'f32';
+  const elt = dtype === 'f16' ? 2 : 4;
+  const info = adapter.info;
+  const machine = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
+  console.log(`adapter: ${machine}; dtype ${dtype}; timer ${timer.kind}`);
+
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const copyBytes = Math.min(1 << 30, Math.floor(limit / 16) * 16);
+  const copy = await copyBandwidth(device, timer, quick ? Math.min(copyBytes, 64 << 20) : copyBytes);
+  console.log(`copy shader: ${(copy.bytesPerSec / 1e9).toFixed(0)} GB/s (read + write of ${copy.bytes} B in ${copy.ms.toFixed(3)} ms)`);
+
+  const batches = quick ? [1, 8] : [1, 8, 64, 256];
+  const contexts = quick ? [1024, 4096] : [1024, 8192, 32768];
+  const blockBytes = BS * Hkv * D * elt;
+  const maxNeed = Math.max(...batches) * Math.ceil(Math.max(...contexts) / BS);
+  const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
+  const rows: Record<string, unknown>[] = [];
+  for (const target of targets) {
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target });
+    const cache = (await backend.createCache({ numBlocks: poolBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype })) as WebGpuKvCache;
+    await fillRandom(device, cache.keyBuffer, 1);
+    await fillRandom(device, cache.valueBuffer, 2);
+    const r = rand(42);
+    const sinks = Float32Array.from({ length: Hq }, () => 6 + 4 * r());
+    for (const batch of batches) {
+      for (const context of contexts) {
+        const meta = decodeMeta(batch, context, poolBlocks, r);
+        const inputs = {
+          query: Float32Array.from({ length: batch * Hq * D }, () => r() * 2 - 1),
+          key: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
+          value: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
+        };
+        const out = { output: new Float32Array(batch * Hq * D), lse: new Float32Array(batch * Hq) };
+        const ms: Record<string, number> = {};
+        let segments = 0;
+        for (const withSinks of [false, true]) {
+          const layer = { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, scale: 1 / 8, slidingWindow: 0, softcap: 0, sinks: withSinks ? sinks : null };
+          const sel = backend.select(cache, layer, meta, inputs, out);
+          if (sel.decode.kernel !== 'paged_decode') throw new Error(`decode routed to ${sel.decode.kernel}`);
+          const step = await backend.prepare(cache, layer, meta, inputs, sel);
+          segments = step.segments?.numSegments ?? 1;
+          const reps = quick ? 5 : 20;
+          const times = await timer.time((enc, ts) => backend.encode(step, enc, ts), reps, 3);
+          ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
+          // Sanity: the step's output is finite (correctness itself is the conformance table's job).
+          await backend.forward(cache, layer, meta, inputs, out);
+          if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
+        }
+        const kvBytes = batch * context * Hkv * D * 2 * elt;
+        const bwNo = kvBytes / (ms.noSinks / 1e3);
+        const bwS = kvBytes / (ms.sinks / 1e3);
+        const row = {
+          target, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > poolBlocks,
+          msNoSinks: ms.noSinks, msSinks: ms.sinks,
+          bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
+          fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
+          sinkCost: ms.sinks / ms.noSinks - 1,
+        };
+        rows.push(row);
+        console.log(
+          `target ${String(target).padStart(5)} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+            `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
+            `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
+        );
+      }
+    }
+    backend.destroyCache(cache);
+    await backend.close();
+  }
+  const json = arg('json');
+  if (json) {
+    writeFileSync(json, JSON.stringify({
+      bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
+      config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia' },
+      baseline: { name: 'copy shader (bytes read + written)', ...copy },
+      rows,
+    }, null, 1));
+  }
+  device.destroy();
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
