@@ -212,5 +212,15 @@ export async function startAuto(host: BackendHostOptions = {}, order: readonly B
     }
   }
   const why = probes.map((p) => `${p.name}: ${p.reason}`).join('; ');
+  // Nothing else starts: a software adapter is slow, but it runs.
+  const soft = probes.find((p) => p.facts !== undefined && softwareAdapter(p.facts) !== null);
+  if (soft !== undefined) {
+    try {
+      const backend = await startBackend(soft.name, host);
+      return { backend, name: soft.name, reason: `auto picked ${soft.name} on a software adapter, the only backend that starts (${why})`, probes };
+    } catch (e) {
+      probes.push({ name: soft.name, available: false, reason: message(e), ms: 0 });
+    }
+  }
   throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `backend "auto": no backend can run here (${why})`);
 }

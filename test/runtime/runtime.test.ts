@@ -104,3 +104,29 @@ describe.skipIf(cpuSkip !== null)(`runtime on the CPU backend${cpuSkip ? ` (skip
     await host.close();
   });
 });
+
+describe('auto selection and software adapters', async () => {
+  const { probeBackend, releaseBackend, softwareAdapter, startAuto } = await import('../../src/runtime/probe.js');
+  const webgpu = await probeBackend('webgpu');
+  const skip = webgpu.available ? null : `webgpu unavailable: ${webgpu.reason}`;
+  it.skipIf(skip !== null)(`passes over a software adapter, but takes it when nothing else starts${skip ? ` (skipped: ${skip})` : ''}`, async () => {
+    const software = softwareAdapter(webgpu.facts ?? {});
+    const alone = await startAuto({}, ['webgpu']);
+    try {
+      expect(alone.name).toBe('webgpu');
+      if (software !== null) expect(alone.reason).toContain('software adapter, the only backend that starts');
+      else expect(alone.reason).toContain('auto picked webgpu');
+    } finally {
+      await releaseBackend(alone.backend);
+    }
+    if (software !== null && cpuSkip === null) {
+      const both = await startAuto({}, ['webgpu', 'cpu']);
+      try {
+        expect(both.name).toBe('cpu');
+        expect(both.reason).toContain('software rasterizer');
+      } finally {
+        await releaseBackend(both.backend);
+      }
+    }
+  });
+});
