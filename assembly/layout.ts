@@ -5,7 +5,7 @@
 // once, inside init(), before TS builds any view; nothing allocates after that.
 //
 //   0            __heap_base                                   end (pages * 64 KiB)
-//   | AS statics | HEADER (80 i32 words) | regions, 16-byte aligned, carved in init() ... |
+//   | AS statics | HEADER (80 i32 words) | regions, 64-byte aligned, carved in init() ... |
 //
 // HEADER (i32 words; headerPtr() gives its byte address)
 //   word  0 magic 0x534b5254 ('SKRT')    1 layout version
@@ -16,7 +16,8 @@
 //   words 65..66  finishedReasons address, dropped ends;     67..79 spare
 //
 // STEP METADATA (written by step(), read in place by TS until the next step(); S = maxNumSeqs,
-// T = maxNumBatchedTokens, MB = maxBlocksPerSeq = ceil(maxModelLen / blockSize)). Batch order:
+// T = maxNumBatchedTokens, MB = maxBlocksPerSeq = the row stride of every block table:
+// ceil(maxModelLen / blockSize) rounded up to 16, plus 16 so rows do not alias in caches). Batch order:
 //   seq index  0 ........ numDecodes ........ +numExtends ........ numSeqs
 //              |  decode (queryLen 1)  |  extend (context > 0)  |  prefill (context 0) |
 //
@@ -43,7 +44,8 @@
 //   reqState i32[R] (0 free, 1 waiting, 2 running)   reqExtId, reqNumTokens, reqNumComputed,
 //   reqNumGenerated, reqMaxNew, reqRow i32[R]; rowFull i32[S * MB], rowFullLen i32[S];
 //   rowSliding i32[S * MB], rowSlidingLen i32[S] (logical length), rowSlidingStart i32[S] (first live);
-//   refcountFull i32[numBlocks], refcountSliding i32[numSlidingBlocks]; runList i32[S].
+//   blocksFull / blocksSliding: one 32-byte record per block (kv/pool.ts): prev, next, refcount,
+//   pad, hash u64, pad; runList i32[S].
 
 export const MAGIC: i32 = 0x534b5254;
 export const LAYOUT_VERSION: i32 = 1;
@@ -90,8 +92,9 @@ export const H_P_ROW_FULL_LEN: i32 = 35;
 export const H_P_ROW_SLIDING: i32 = 36;
 export const H_P_ROW_SLIDING_LEN: i32 = 37;
 export const H_P_ROW_SLIDING_START: i32 = 38;
-export const H_P_REFCOUNT_FULL: i32 = 39;
-export const H_P_REFCOUNT_SLIDING: i32 = 40;
+/** Block records of each group's pool (see BLOCK_BYTES). */
+export const H_P_BLOCKS_FULL: i32 = 39;
+export const H_P_BLOCKS_SLIDING: i32 = 40;
 export const H_P_RUN_LIST: i32 = 41;
 // the current step
 export const H_STEP_ID: i32 = 42;
@@ -124,6 +127,13 @@ export const H_P_FINISHED_REASONS: i32 = 65;
 /** Ends not listed because the finished list was full (see FINISHED in the drawing). */
 export const H_FINISHED_DROPPED: i32 = 66;
 // words 67..79 are reserved for growth.
+
+// Block record (kv/pool.ts): byte size and byte offsets of its fields.
+export const BLOCK_BYTES: i32 = 32;
+export const BLK_PREV: i32 = 0;
+export const BLK_NEXT: i32 = 4;
+export const BLK_REFCOUNT: i32 = 8;
+export const BLK_HASH: i32 = 16;
 
 // Why a request ended (finishedReasons).
 export const FINISH_LENGTH: i32 = 1;

@@ -1,6 +1,6 @@
 // Engine-wide state: the config, the byte address of every region (carved once in init()) and tiny
 // load/store helpers. Regions are raw memory (no AS objects), so nothing is allocated after init and
-// TS can view the same bytes. Every region is 16-byte aligned (v128 stores, u64 hashes).
+// TS can view the same bytes. Every region is 64-byte aligned (v128 stores, u64 hashes, cache lines).
 
 import { HEADER_WORDS } from './layout';
 
@@ -20,7 +20,11 @@ export let INITIALIZED: bool = false;
 
 export function setConfig(nb: i32, bs: i32, w: i32, nsb: i32, s: i32, t: i32, l: i32, r: i32, pc: bool): void {
   NB = nb; BS = bs; BS_SHIFT = <i32>ctz<u32>(<u32>bs); W = w; NSB = w > 0 ? nsb : 0;
-  S = s; T = t; L = l; R = r; MB = (l + bs - 1) >> BS_SHIFT; PC = pc;
+  S = s; T = t; L = l; R = r; PC = pc;
+  // Row stride of every block table: ceil(l / bs) rounded up to 16 entries (64-byte rows) plus 16
+  // more, so consecutive rows start in consecutive cache sets instead of aliasing (a power-of-two
+  // stride would put every row of a table into the same few sets).
+  MB = ((((l + bs - 1) >> BS_SHIFT) + 15) & ~15) + 16;
 }
 
 export function setInitialized(): void { INITIALIZED = true; }
@@ -30,14 +34,21 @@ export let HDR: usize = 0;
 let BUMP: usize = 0;
 
 export function resetCarving(): void {
-  HDR = (__heap_base + 15) & ~<usize>15;
+  carved = 0;
+  HDR = (__heap_base + 63) & ~<usize>63;
   BUMP = HDR + <usize>(HEADER_WORDS << 2);
 }
 
-/** Reserves `bytes` (rounded up to 16) and returns the address; only init() calls this. */
+let carved: i32 = 0;
+
+/**
+ * Reserves `bytes` and returns a 64-byte aligned address; only init() calls this. Regions are
+ * staggered by 1..8 cache lines: arrays whose sizes are multiples of 4 KiB would otherwise start at
+ * the same cache set, and a loop reading element i of a dozen of them would thrash one set.
+ */
 export function carve(bytes: i32): usize {
   const p = BUMP;
-  BUMP += (<usize>bytes + 15) & ~<usize>15;
+  BUMP += ((<usize>bytes + 63) & ~<usize>63) + (<usize>(1 + (carved++ & 7)) << 6);
   return p;
 }
 

@@ -1,7 +1,9 @@
 // Step metadata: turns the schedule into the arrays of layout.ts, batch ordered decode, extend, prefill.
 //
 // Classification of a scheduled sequence with contextLen c and queryLen n: prefill if c == 0, else
-// decode if n == 1, else extend. Order inside each range is the schedule's order (stable).
+// decode if n == 1, else extend. Inside a range, a sequence keeps the row it had last step when it
+// can (like a persistent batch: a request that finishes frees one row instead of shifting every row
+// after it); the rest fill free rows in schedule order.
 //
 // Block-table rows are written incrementally: batch row b remembers which request (slot, epoch) it
 // last held and how much of its rows it copied. If the same request sits in row b again (the common
@@ -17,7 +19,9 @@ import {
   H_NUM_SEQS, H_NUM_TOKENS, H_NUM_DECODES, H_NUM_EXTENDS, H_NUM_PREFILLS, H_MAX_QUERY_LEN,
   H_MAX_DECODE_QUERY_LEN, H_MAX_SEQ_LEN, H_METADATA_BYTES,
 } from '../layout';
-import { ROW_FULL, ROW_FULL_LEN, ROW_SLID, ROW_SLID_LEN, ROW_SLID_START, rowBase } from '../kv/tables';
+import {
+  ROW_FULL, ROW_FULL_LEN, ROW_SLID, ROW_SLID_LEN, ROW_SLID_START, ROW_TAIL_F, ROW_TAIL_S, rowBase,
+} from '../kv/tables';
 import { REQ_EXT, REQ_NTOK, REQ_NCOMP, REQ_ROW, REQ_EPOCH } from '../sched/requests';
 import { SCHED_REQ, SCHED_NEW, schedCount } from '../sched/scheduler';
 
@@ -44,7 +48,9 @@ let M_EPOCH: usize = 0;
 let M_FULL_LEN: usize = 0;
 let M_SLID_LEN: usize = 0;
 let M_SLID_START: usize = 0;
-let CLASS: usize = 0; // per schedule entry: 0 decode, 1 extend, 2 prefill
+let CLASS: usize = 0; // per schedule entry: 0 decode, 1 extend, 2 prefill; -1 placed / not in step
+let TAKEN: usize = 0; // per batch row: 1 once a sequence is placed there this step
+let REQ_BPOS: usize = 0; // per request slot: its batch row in the last step it ran
 
 export let numSeqs: i32 = 0;
 
@@ -59,6 +65,7 @@ export function metadataInit(): void {
   SEQ_SLOT = carve(S << 2); SEQ_EPOCH = carve(S << 2);
   M_OWNER = carve(S << 2); M_EPOCH = carve(S << 2); M_FULL_LEN = carve(S << 2);
   M_SLID_LEN = carve(S << 2); M_SLID_START = carve(S << 2); CLASS = carve(S << 2);
+  TAKEN = carve(S << 2); REQ_BPOS = carve(R << 2);
 }
 
 export function metadataReset(): void {
@@ -114,6 +121,15 @@ function writeRows(b: i32, r: i32, row: i32): void {
   st(M_EPOCH, b, epoch);
 }
 
+@inline function placeSeq(b: i32, r: i32, n: i32): void {
+  const c = ld(REQ_NCOMP, r);
+  st(REQ_BPOS, r, b);
+  st(SEQ_SLOT, b, r); st(SEQ_EPOCH, b, ld(REQ_EPOCH, r));
+  st(QUERY_LENS, b, n); st(CTX_LENS, b, c); st(SEQ_LENS, b, c + n);
+  st(REQUEST_IDS, b, ld(REQ_EXT, r));
+  st(SAMPLE, b, c + n == ld(REQ_NTOK, r) ? 1 : 0);
+}
+
 /** Writes every metadata array for the current schedule; returns numSeqs. */
 export function buildMetadata(): i32 {
   let nd = 0, ne = 0, np = 0;
@@ -124,25 +140,48 @@ export function buildMetadata(): i32 {
     st(CLASS, i, cls);
     if (cls == 0) nd++; else if (cls == 1) ne++; else np++;
   }
-  let pos0 = 0, pos1 = nd, pos2 = nd + ne;
+  // Positions: a sequence keeps last step's batch row when that row lies inside its class's range
+  // (rows of requests that kept their place need no block-table rewrite); the others fill the free
+  // rows of their range in schedule order.
+  const ns = nd + ne + np;
+  memory.fill(TAKEN, 0, <usize>ns << 2);
   for (let i = 0; i < schedCount; i++) {
     const cls = ld(CLASS, i);
     if (cls < 0) continue;
-    const b = cls == 0 ? pos0++ : (cls == 1 ? pos1++ : pos2++);
-    const r = ld(SCHED_REQ, i), n = ld(SCHED_NEW, i), c = ld(REQ_NCOMP, r);
-    st(SEQ_SLOT, b, r); st(SEQ_EPOCH, b, ld(REQ_EPOCH, r));
-    st(QUERY_LENS, b, n); st(CTX_LENS, b, c); st(SEQ_LENS, b, c + n);
-    st(REQUEST_IDS, b, ld(REQ_EXT, r));
-    st(SAMPLE, b, c + n == ld(REQ_NTOK, r) ? 1 : 0);
+    const r = ld(SCHED_REQ, i);
+    const b = ld(REQ_BPOS, r);
+    const lo = cls == 0 ? 0 : (cls == 1 ? nd : nd + ne);
+    const hi = cls == 0 ? nd : (cls == 1 ? nd + ne : ns);
+    if (b >= lo && b < hi && ld(M_OWNER, b) == r && ld(M_EPOCH, b) == ld(REQ_EPOCH, r) && ld(TAKEN, b) == 0) {
+      st(TAKEN, b, 1);
+      placeSeq(b, r, ld(SCHED_NEW, i));
+      st(CLASS, i, -1);
+    }
   }
-  const ns = nd + ne + np;
+  let cur0 = 0, cur1 = nd, cur2 = nd + ne;
+  for (let i = 0; i < schedCount; i++) {
+    const cls = ld(CLASS, i);
+    if (cls < 0) continue;
+    let b: i32;
+    if (cls == 0) { while (ld(TAKEN, cur0) != 0) cur0++; b = cur0++; }
+    else if (cls == 1) { while (ld(TAKEN, cur1) != 0) cur1++; b = cur1++; }
+    else { while (ld(TAKEN, cur2) != 0) cur2++; b = cur2++; }
+    placeSeq(b, ld(SCHED_REQ, i), ld(SCHED_NEW, i));
+  }
   let t = 0, maxQ = 0, maxDq = 0, maxSeq = 0, tableEntries = 0;
   for (let b = 0; b < ns; b++) {
     st(QSL, b, t);
     const r = ld(SEQ_SLOT, b), row = ld(REQ_ROW, r);
     const n = ld(QUERY_LENS, b), c = ld(CTX_LENS, b);
-    fillSlots(SLOT_MAPPING + (<usize>t << 2), ROW_FULL, row, c, n);
-    if (W > 0) fillSlots(SLID_SLOT_MAPPING + (<usize>t << 2), ROW_SLID, row, c, n);
+    if (n == 1) {
+      // A decode: its token goes to the row's last block (ensureBlocks allocated exactly up to it).
+      const off = c & (BS - 1);
+      st(SLOT_MAPPING, t, (ld(ROW_TAIL_F, row) << BS_SHIFT) + off);
+      if (W > 0) st(SLID_SLOT_MAPPING, t, (ld(ROW_TAIL_S, row) << BS_SHIFT) + off);
+    } else {
+      fillSlots(SLOT_MAPPING + (<usize>t << 2), ROW_FULL, row, c, n);
+      if (W > 0) fillSlots(SLID_SLOT_MAPPING + (<usize>t << 2), ROW_SLID, row, c, n);
+    }
     writeRows(b, r, row);
     t += n;
     if (n > maxQ) maxQ = n;

@@ -8,15 +8,24 @@
 // cached block evicts its hash. A prefix hit on a free cached block "touches" it: it leaves the queue
 // and its refcount goes to 1; on a held block only its refcount rises (shared).
 //
-// Prefix-cache map: open addressing, linear probing, capacity a power of two >= 2 * numBlocks; a
-// bucket holds a block id (-1 empty) and the key is blockHash[id] (u64, 0 = no hash). Deletion shifts
-// later entries back (no tombstones), so lookups stay short after many evictions.
+// Memory (one record per block, one bucket per map entry, so that each block operation touches one
+// cache line of the block and one of the map; block ids of a busy pool are scattered, so a layout of
+// separate arrays would cost a cache miss per field):
+//
+//   block record, 32 bytes (BLOCK_BYTES), at blocks + id * 32:
+//     +0 prev i32 | +4 next i32 | +8 refcount i32 | +12 (pad) | +16 hash u64 (0 = none) | +24 (pad)
+//   map bucket, 16 bytes, at map + i * 16:   +0 hash u64 | +8 block i32 (-1 = empty) | +12 (pad)
+//
+// Map: open addressing, linear probing, capacity a power of two >= 2 * numBlocks; the key sits in
+// the bucket, so probing never touches block records. Deletion shifts later entries back (no
+// tombstones), so lookups stay short after many evictions.
 //
 // Memory accounting: free = blocks in the queue (cached included, they are evictable); used = blocks
 // with refcount > 0; free + used = numBlocks - reserved (the sliding group reserves block 0, the null
 // block, which is never in the queue and never allocated).
 
-import { carve, ld, st, ld64, st64 } from '../state';
+import { carve } from '../state';
+import { BLOCK_BYTES, BLK_PREV, BLK_NEXT, BLK_REFCOUNT, BLK_HASH } from '../layout';
 
 @unmanaged
 export class Pool {
@@ -28,11 +37,8 @@ export class Pool {
   tail: i32;
   mapMask: i32;
   pad: i32;
-  refcount: usize; // i32[numBlocks]
-  prev: usize; // i32[numBlocks]
-  next: usize; // i32[numBlocks]
-  hash: usize; // u64[numBlocks]
-  map: usize; // i32[mapMask + 1]
+  blocks: usize; // block records
+  map: usize; // buckets
 }
 
 const POOLS = memory.data(2 * offsetof<Pool>(), 16);
@@ -41,50 +47,57 @@ const POOLS = memory.data(2 * offsetof<Pool>(), 16);
   return changetype<Pool>(POOLS + <usize>g * offsetof<Pool>());
 }
 
-/** Carves a pool's arrays and puts blocks [reserved, numBlocks) in the free queue in id order. */
+@inline function rec(p: Pool, b: i32): usize { return p.blocks + <usize>b * BLOCK_BYTES; }
+@inline function prevOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_PREV); }
+@inline function nextOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_NEXT); }
+@inline function setPrev(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_PREV); }
+@inline function setNext(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_NEXT); }
+@inline export function refcountOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_REFCOUNT); }
+@inline function setRefcount(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_REFCOUNT); }
+@inline function hashOf(p: Pool, b: i32): u64 { return load<u64>(rec(p, b), BLK_HASH); }
+@inline function setHash(p: Pool, b: i32, h: u64): void { store<u64>(rec(p, b), h, BLK_HASH); }
+@inline function bucket(p: Pool, i: i32): usize { return p.map + (<usize>i << 4); }
+
+/** Carves a pool's records and map. */
 export function poolInit(p: Pool, numBlocks: i32, reserved: i32): void {
   p.numBlocks = numBlocks;
   p.reserved = reserved;
   let cap = 16;
   while (cap < numBlocks * 2) cap <<= 1;
   p.mapMask = cap - 1;
-  p.refcount = carve(numBlocks << 2);
-  p.prev = carve(numBlocks << 2);
-  p.next = carve(numBlocks << 2);
-  p.hash = carve(numBlocks << 3);
-  p.map = carve(cap << 2);
+  p.blocks = carve(numBlocks * BLOCK_BYTES);
+  p.map = carve(cap << 4);
 }
 
 /** Resets a carved pool: every usable block free, no hashes. */
 export function poolReset(p: Pool): void {
   const n = p.numBlocks;
-  memory.fill(p.refcount, 0, <usize>n << 2);
-  memory.fill(p.hash, 0, <usize>n << 3);
-  memory.fill(p.map, 0xff, <usize>(p.mapMask + 1) << 2);
+  memory.fill(p.blocks, 0, <usize>n * BLOCK_BYTES);
+  for (let i = 0; i <= p.mapMask; i++) store<i32>(bucket(p, i), -1, 8);
   p.head = -1; p.tail = -1; p.numFree = 0; p.numCached = 0;
   for (let b = p.reserved; b < n; b++) pushTail(p, b);
 }
 
 function pushTail(p: Pool, b: i32): void {
-  st(p.prev, b, p.tail);
-  st(p.next, b, -1);
-  if (p.tail >= 0) st(p.next, p.tail, b); else p.head = b;
+  setPrev(p, b, p.tail);
+  setNext(p, b, -1);
+  if (p.tail >= 0) setNext(p, p.tail, b); else p.head = b;
   p.tail = b;
   p.numFree++;
 }
 
 function pushHead(p: Pool, b: i32): void {
-  st(p.next, b, p.head);
-  st(p.prev, b, -1);
-  if (p.head >= 0) st(p.prev, p.head, b); else p.tail = b;
+  setNext(p, b, p.head);
+  setPrev(p, b, -1);
+  if (p.head >= 0) setPrev(p, p.head, b); else p.tail = b;
   p.head = b;
   p.numFree++;
 }
 
 function unlink(p: Pool, b: i32): void {
-  const pr = ld(p.prev, b), nx = ld(p.next, b);
-  if (pr >= 0) st(p.next, pr, nx); else p.head = nx;
-  if (nx >= 0) st(p.prev, nx, pr); else p.tail = pr;
+  const pr = prevOf(p, b), nx = nextOf(p, b);
+  if (pr >= 0) setNext(p, pr, nx); else p.head = nx;
+  if (nx >= 0) setPrev(p, nx, pr); else p.tail = pr;
   p.numFree--;
 }
 
@@ -92,24 +105,25 @@ function unlink(p: Pool, b: i32): void {
 export function allocBlock(p: Pool): i32 {
   const b = p.head;
   unlink(p, b);
-  if (ld64(p.hash, b) != 0) { mapRemove(p, b); st64(p.hash, b, 0); p.numCached--; }
-  st(p.refcount, b, 1);
+  const h = hashOf(p, b);
+  if (h != 0) { mapRemove(p, h); setHash(p, b, 0); p.numCached--; }
+  setRefcount(p, b, 1);
   return b;
 }
 
 /** Drops one reference; at zero the block returns to the free queue (kept cached if it has a hash). */
 export function releaseBlock(p: Pool, b: i32): void {
-  const rc = ld(p.refcount, b) - 1;
-  st(p.refcount, b, rc);
+  const rc = refcountOf(p, b) - 1;
+  setRefcount(p, b, rc);
   if (rc > 0) return;
-  if (ld64(p.hash, b) != 0) { pushTail(p, b); p.numCached++; } else pushHead(p, b);
+  if (hashOf(p, b) != 0) { pushTail(p, b); p.numCached++; } else pushHead(p, b);
 }
 
 /** Takes one more reference to a block found in the map (a prefix hit). */
 export function touchBlock(p: Pool, b: i32): void {
-  const rc = ld(p.refcount, b);
+  const rc = refcountOf(p, b);
   if (rc == 0) { unlink(p, b); p.numCached--; }
-  st(p.refcount, b, rc + 1);
+  setRefcount(p, b, rc + 1);
 }
 
 @inline function home(p: Pool, h: u64): i32 {
@@ -120,9 +134,10 @@ export function touchBlock(p: Pool, b: i32): void {
 export function lookup(p: Pool, h: u64): i32 {
   let i = home(p, h);
   while (true) {
-    const b = ld(p.map, i);
+    const e = bucket(p, i);
+    const b = load<i32>(e, 8);
     if (b < 0) return -1;
-    if (ld64(p.hash, b) == h) return b;
+    if (load<u64>(e) == h) return b;
     i = (i + 1) & p.mapMask;
   }
   return -1;
@@ -134,32 +149,39 @@ export function lookup(p: Pool, h: u64): i32 {
  * computed in the same step) and is simply freed later.
  */
 export function registerBlock(p: Pool, b: i32, h: u64): void {
-  if (ld64(p.hash, b) != 0) return;
+  if (hashOf(p, b) != 0) return;
   let i = home(p, h);
   while (true) {
-    const o = ld(p.map, i);
-    if (o < 0) break;
-    if (ld64(p.hash, o) == h) return;
+    const e = bucket(p, i);
+    if (load<i32>(e, 8) < 0) break;
+    if (load<u64>(e) == h) return;
     i = (i + 1) & p.mapMask;
   }
-  st(p.map, i, b);
-  st64(p.hash, b, h);
+  const e = bucket(p, i);
+  store<u64>(e, h);
+  store<i32>(e, b, 8);
+  setHash(p, b, h);
 }
 
-function mapRemove(p: Pool, b: i32): void {
+function mapRemove(p: Pool, h: u64): void {
   const mask = p.mapMask;
-  let i = home(p, ld64(p.hash, b));
-  while (ld(p.map, i) != b) i = (i + 1) & mask;
+  let i = home(p, h);
+  while (load<u64>(bucket(p, i)) != h || load<i32>(bucket(p, i), 8) < 0) i = (i + 1) & mask;
   // Backward-shift deletion: move later entries of the probe run into the hole when their home
   // position does not lie cyclically in (hole, j].
   let j = i;
   while (true) {
     j = (j + 1) & mask;
-    const o = ld(p.map, j);
-    if (o < 0) break;
-    const k = home(p, ld64(p.hash, o));
+    const ej = bucket(p, j);
+    if (load<i32>(ej, 8) < 0) break;
+    const k = home(p, load<u64>(ej));
     const inRange = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-    if (!inRange) { st(p.map, i, o); i = j; }
+    if (!inRange) {
+      const ei = bucket(p, i);
+      store<u64>(ei, load<u64>(ej));
+      store<i32>(ei, load<i32>(ej, 8), 8);
+      i = j;
+    }
   }
-  st(p.map, i, -1);
+  store<i32>(bucket(p, i), -1, 8);
 }

@@ -18,6 +18,10 @@ export let ROW_FULL_LEN: usize = 0;
 export let ROW_SLID: usize = 0;
 export let ROW_SLID_LEN: usize = 0;
 export let ROW_SLID_START: usize = 0;
+/** Last block of each row, per group (the block a decode token goes to), kept compact so a decode's
+ *  slot is found without touching its row (rows are far apart in memory). */
+export let ROW_TAIL_F: usize = 0;
+export let ROW_TAIL_S: usize = 0;
 /** Logical blocks of the row already offered to the prefix-cache map (see registerFullBlocks). */
 export let ROW_HASHED: usize = 0;
 let ROW_FREE: usize = 0;
@@ -31,6 +35,8 @@ export function tablesInit(): void {
   ROW_SLID_START = carve(S << 2);
   ROW_HASHED = carve(S << 2);
   ROW_FREE = carve(S << 2);
+  ROW_TAIL_F = carve(S << 2);
+  ROW_TAIL_S = carve(S << 2);
 }
 
 export function tablesReset(): void {
@@ -92,11 +98,13 @@ export function slidingTrim(row: i32, c: i32): void {
   return n > 0 ? n : 0;
 }
 
-function grow(p: Pool, table: usize, lens: usize, row: i32, n: i32): void {
+function grow(p: Pool, table: usize, lens: usize, tails: usize, row: i32, n: i32): void {
   const base = rowBase(table, row);
   let len = ld(lens, row);
-  for (let k = 0; k < n; k++) st(base, len++, allocBlock(p));
+  let b = 0;
+  for (let k = 0; k < n; k++) { b = allocBlock(p); st(base, len++, b); }
   st(lens, row, len);
+  st(tails, row, b);
 }
 
 /**
@@ -108,8 +116,8 @@ export function ensureBlocks(row: i32, start: i32, end: i32): bool {
   const nf = needFull(row, end), ns = needSliding(row, end);
   if (nf > pool(0).numFree) return false;
   if (ns > 0 && ns > pool(1).numFree) return false;
-  if (nf > 0) grow(pool(0), ROW_FULL, ROW_FULL_LEN, row, nf);
-  if (ns > 0) grow(pool(1), ROW_SLID, ROW_SLID_LEN, row, ns);
+  if (nf > 0) grow(pool(0), ROW_FULL, ROW_FULL_LEN, ROW_TAIL_F, row, nf);
+  if (ns > 0) grow(pool(1), ROW_SLID, ROW_SLID_LEN, ROW_TAIL_S, row, ns);
   return true;
 }
 

@@ -12,8 +12,10 @@
 import { BS, BS_SHIFT, MB, R, W, PC, carve, ld, st, ld64, st64 } from '../state';
 import { REQ_FREE, REQ_WAITING } from '../layout';
 import { HASH_SEED, absorb, finalizeBlock } from '../kv/hash';
-import { pool, lookup, touchBlock } from '../kv/pool';
-import { ROW_FULL, ROW_FULL_LEN, ROW_SLID, ROW_SLID_LEN, ROW_SLID_START, ROW_HASHED, rowBase } from '../kv/tables';
+import { pool, lookup, touchBlock, refcountOf } from '../kv/pool';
+import {
+  ROW_FULL, ROW_FULL_LEN, ROW_SLID, ROW_SLID_LEN, ROW_SLID_START, ROW_HASHED, ROW_TAIL_F, ROW_TAIL_S, rowBase,
+} from '../kv/tables';
 
 export let REQ_STATE: usize = 0;
 export let REQ_EXT: usize = 0;
@@ -179,7 +181,7 @@ export function hitFreeCost(r: i32, k: i32, g: i32): i32 {
   const hashes = REQ_HASHES + (<usize>(r * MB) << 3);
   let n = 0;
   for (let j = g == 0 ? 0 : slidingStartFor(k); j < k; j++) {
-    if (ld(p.refcount, lookup(p, ld64(hashes, j))) == 0) n++;
+    if (refcountOf(p, lookup(p, ld64(hashes, j))) == 0) n++;
   }
   return n;
 }
@@ -192,6 +194,7 @@ export function applyHit(r: i32, row: i32, k: i32): void {
   for (let j = 0; j < k; j++) {
     const b = lookup(full, ld64(hashes, j));
     touchBlock(full, b); st(fb, j, b);
+    st(ROW_TAIL_F, row, b);
   }
   st(ROW_FULL_LEN, row, k);
   if (W > 0) {
@@ -202,6 +205,7 @@ export function applyHit(r: i32, row: i32, k: i32): void {
     for (let j = start; j < k; j++) {
       const b = lookup(sl, ld64(hashes, j));
       touchBlock(sl, b); st(sb, j, b);
+      st(ROW_TAIL_S, row, b);
     }
     st(ROW_SLID_LEN, row, k);
     st(ROW_SLID_START, row, start);

@@ -13,6 +13,7 @@ import * as L from './layout.js';
 export interface BenchSpec {
   /** 'decode': every sequence decodes; 'mixed': finished requests are replaced, so prefills/extends join. */
   scenario: 'decode' | 'mixed';
+  /** Requests kept live (running up to maxNumSeqs, the rest waiting). */
   numSeqs: number;
   promptMin: number;
   promptMax: number;

@@ -1,6 +1,7 @@
 // Mirror of assembly/layout.ts (the one definition). test/engine/layout.test.ts checks every value
 // here against the constants the compiled module exports, so the two cannot drift apart silently.
-// H_* are i32 word indices into the header at headerPtr(); CFG_* are config field ids; REQ_* states.
+// H_* are i32 word indices into the header at headerPtr(); CFG_* are config field ids; REQ_* states;
+// BLK_* byte offsets inside a block record of BLOCK_BYTES.
 
 export const MAGIC = 0x534b5254;
 export const LAYOUT_VERSION = 1;
@@ -44,8 +45,8 @@ export const H_P_ROW_FULL_LEN = 35;
 export const H_P_ROW_SLIDING = 36;
 export const H_P_ROW_SLIDING_LEN = 37;
 export const H_P_ROW_SLIDING_START = 38;
-export const H_P_REFCOUNT_FULL = 39;
-export const H_P_REFCOUNT_SLIDING = 40;
+export const H_P_BLOCKS_FULL = 39;
+export const H_P_BLOCKS_SLIDING = 40;
 export const H_P_RUN_LIST = 41;
 export const H_STEP_ID = 42;
 export const H_NUM_SEQS = 43;
@@ -72,6 +73,11 @@ export const H_ERR_ARG0 = 63;
 export const H_ERR_ARG1 = 64;
 export const H_P_FINISHED_REASONS = 65;
 export const H_FINISHED_DROPPED = 66;
+export const BLOCK_BYTES = 32;
+export const BLK_PREV = 0;
+export const BLK_NEXT = 4;
+export const BLK_REFCOUNT = 8;
+export const BLK_HASH = 16;
 export const FINISH_LENGTH = 1;
 export const FINISH_STOPPED = 2;
 export const FINISH_ABORTED = 3;

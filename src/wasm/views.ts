@@ -86,7 +86,7 @@ export class EngineViews {
     reqState: Int32Array; reqExtId: Int32Array; reqNumTokens: Int32Array; reqNumComputed: Int32Array;
     reqNumGenerated: Int32Array; reqMaxNew: Int32Array; reqRow: Int32Array;
     rowFull: Int32Array; rowFullLen: Int32Array; rowSliding: Int32Array | null; rowSlidingLen: Int32Array;
-    rowSlidingStart: Int32Array; refcountFull: Int32Array; refcountSliding: Int32Array | null; runList: Int32Array;
+    rowSlidingStart: Int32Array; blocksFull: Int32Array; blocksSliding: Int32Array | null; runList: Int32Array;
   };
   readonly plan: PlanViews;
 
@@ -143,11 +143,17 @@ export class EngineViews {
       rowSliding: opt(L.H_P_ROW_SLIDING, S * MB),
       rowSlidingLen: at(L.H_P_ROW_SLIDING_LEN, S),
       rowSlidingStart: at(L.H_P_ROW_SLIDING_START, S),
-      refcountFull: at(L.H_P_REFCOUNT_FULL, c.numBlocks),
-      refcountSliding: opt(L.H_P_REFCOUNT_SLIDING, c.numSlidingBlocks),
+      blocksFull: at(L.H_P_BLOCKS_FULL, (c.numBlocks * L.BLOCK_BYTES) >> 2),
+      blocksSliding: opt(L.H_P_BLOCKS_SLIDING, (c.numSlidingBlocks * L.BLOCK_BYTES) >> 2),
       runList: at(L.H_P_RUN_LIST, S),
     };
     this.plan = new PlanViews(this);
+  }
+
+  /** Reference count of block b of group 0 (full) or 1 (sliding), read from its record. */
+  refcount(group: 0 | 1, b: number): number {
+    const recs = group === 0 ? this.whole.blocksFull : this.whole.blocksSliding!;
+    return recs[((b * L.BLOCK_BYTES) + L.BLK_REFCOUNT) >> 2];
   }
 
   errArgs(): [number, number] {

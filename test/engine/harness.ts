@@ -78,7 +78,6 @@ export class Harness {
     expect(m.queryStartLoc[0]).toBe(0);
     const seen = new Set<number>();
     const writesF = new Set<number>(), writesS = new Set<number>();
-    const wholeF = e.views.whole;
     for (let i = 0; i < ns; i++) {
       const id = p.requestIds[i];
       expect(seen.has(id), `request ${id} twice in one step`).toBe(false);
@@ -100,11 +99,12 @@ export class Harness {
       }
       expect(ctx + q).toBeLessThanOrEqual(l!.tokens.length);
       expect(p.sample[i]).toBe(ctx + q === l!.tokens.length ? 1 : 0);
-      const groups: [Int32Array, Int32Array, Map<number, number>, Set<number>, number, Int32Array | null][] = [
-        [m.blockTable, m.slotMapping, this.fullCache, writesF, 0, wholeF.refcountFull],
+      const groups: [Int32Array, Int32Array, Map<number, number>, Set<number>, number, 0 | 1][] = [
+        [m.blockTable, m.slotMapping, this.fullCache, writesF, 0, 0],
       ];
-      if (W > 0) groups.push([p.sliding!.blockTable, p.sliding!.slotMapping, this.slidCache, writesS, Math.max(0, ctx - W + 1), wholeF.refcountSliding]);
-      for (const [bt, sm, cache, writes, readFrom, rc] of groups) {
+      if (W > 0) groups.push([p.sliding!.blockTable, p.sliding!.slotMapping, this.slidCache, writesS, Math.max(0, ctx - W + 1), 1]);
+      for (const [bt, sm, cache, writes, readFrom, g] of groups) {
+        const rc = (b: number) => e.views.refcount(g, b);
         const row = bt.subarray(i * c.maxBlocksPerSeq, (i + 1) * c.maxBlocksPerSeq);
         for (let pos = readFrom; pos < ctx; pos++) {
           const slot = row[Math.floor(pos / bs)] * bs + (pos % bs);
@@ -116,7 +116,7 @@ export class Harness {
           const slot = blk * bs + (pos % bs);
           ok(sm[m.queryStartLoc[i] + k] === slot, () => `req ${id} slotMapping[${m.queryStartLoc[i] + k}] = ${sm[m.queryStartLoc[i] + k]} != ${slot}`);
           ok(!writes.has(slot), () => `slot ${slot} written twice in a step`);
-          ok(rc![blk] === 1, () => `req ${id} writes into block ${blk} with refcount ${rc![blk]}`);
+          ok(rc(blk) === 1, () => `req ${id} writes into block ${blk} with refcount ${rc(blk)}`);
           writes.add(slot);
           cache.set(slot, l!.tokens[pos]);
         }
@@ -194,12 +194,12 @@ export class Harness {
         }
       }
     }
-    for (let b = 0; b < c.numBlocks; b++) ok(w.refcountFull[b] === countF[b], () => `refcount of full block ${b} = ${w.refcountFull[b]}, held by ${countF[b]} rows`);
+    for (let b = 0; b < c.numBlocks; b++) ok(e.views.refcount(0, b) === countF[b], () => `refcount of full block ${b} = ${e.views.refcount(0, b)}, held by ${countF[b]} rows`);
     const usedF = countF.reduce((a, x) => a + (x > 0 ? 1 : 0), 0);
     expect(st.full.usedBlocks).toBe(usedF);
     expect(st.full.freeBlocks + st.full.usedBlocks).toBe(c.numBlocks);
     if (c.slidingWindow > 0) {
-      for (let b = 0; b < c.numSlidingBlocks; b++) ok(w.refcountSliding![b] === countS[b], () => `refcount of sliding block ${b} = ${w.refcountSliding![b]}, held by ${countS[b]} rows`);
+      for (let b = 0; b < c.numSlidingBlocks; b++) ok(e.views.refcount(1, b) === countS[b], () => `refcount of sliding block ${b} = ${e.views.refcount(1, b)}, held by ${countS[b]} rows`);
       const usedS = countS.reduce((a, x) => a + (x > 0 ? 1 : 0), 0);
       expect(st.sliding!.usedBlocks).toBe(usedS);
       expect(st.sliding!.freeBlocks + st.sliding!.usedBlocks).toBe(c.numSlidingBlocks - 1);
