@@ -3,7 +3,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SinkrtError } from '../types.js';
 import { checkSources, SHADER_NAMES, type ShaderSources } from './shaders.js';
 
@@ -61,7 +62,14 @@ export async function createNodeDevice(opts: NodeDeviceOptions = {}): Promise<No
   try {
     mod = (await import('webgpu')) as unknown as typeof mod;
   } catch (e) {
-    throw new SinkrtError('E_NO_ADAPTER', `the optional 'webgpu' package (Dawn for Node) is not installed: ${(e as Error).message}`);
+    // ES-module resolution ignores NODE_PATH; the GPU-machine bundle relies on it, so retry with
+    // CommonJS resolution (which honours NODE_PATH) and import the file it finds.
+    try {
+      const path = createRequire(import.meta.url).resolve('webgpu');
+      mod = (await import(pathToFileURL(path).href)) as unknown as typeof mod;
+    } catch {
+      throw new SinkrtError('E_NO_ADAPTER', `the optional 'webgpu' package (Dawn for Node) is not installed: ${(e as Error).message}`);
+    }
   }
   // GPUBufferUsage and friends are globals in browsers; Dawn exports them.
   for (const [k, v] of Object.entries(mod.globals)) {
