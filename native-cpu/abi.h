@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SINKRT_CPU_ABI_VERSION 1
+#define SINKRT_CPU_ABI_VERSION 2
 
-enum { SINKRT_F32 = 0, SINKRT_F16 = 1 };
+enum { SINKRT_F32 = 0, SINKRT_F16 = 1, SINKRT_BF16 = 2 };
 
 enum {
   SINKRT_OK = 0,
@@ -26,7 +26,7 @@ struct AttnParams {
   int32_t headSize;              // 2
   int32_t blockSize;             // 3
   int32_t numBlocks;             // 4
-  int32_t dtype;                 // 5  SINKRT_F32 | SINKRT_F16 (cache storage; math is f32)
+  int32_t dtype;                 // 5  SINKRT_F32 | SINKRT_F16 | SINKRT_BF16 (cache storage; math is f32)
   float scale;                   // 6
   int32_t slidingWindow;         // 7  0 = full attention
   float softcap;                 // 8  0 = none

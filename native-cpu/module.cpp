@@ -1,5 +1,5 @@
 // The module's own exports: ABI checks for the TS loader, heap allocation (caches and scratch are
-// allocated once, at createCache / first use, never per forward call), f16 <-> f32 bulk conversion
+// allocated once, at createCache / first use, never per forward call), 16-bit <-> f32 bulk conversion
 // for uploadCache / downloadCache, and a plain copy used by bench/cpu.ts as its memory baseline.
 #include <stdlib.h>
 
@@ -11,15 +11,22 @@ SINKRT_EXPORT int sinkrt_params_bytes() { return (int)sizeof(AttnParams); }
 SINKRT_EXPORT void* sinkrt_alloc(size_t bytes) { return aligned_alloc(16, (bytes + 15) & ~(size_t)15); }
 SINKRT_EXPORT void sinkrt_free(void* p) { free(p); }
 
-SINKRT_EXPORT void sinkrt_f32_to_f16(const float* src, uint16_t* dst, int n) {
-  for (int i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
+// Host f32 <-> 16-bit storage (SINKRT_F16 or SINKRT_BF16), for uploadCache / downloadCache.
+SINKRT_EXPORT void sinkrt_to_storage(const float* src, uint16_t* dst, int n, int dtype) {
+  if (dtype == SINKRT_F16)
+    for (int i = 0; i < n; i++) dst[i] = f32_to_f16(src[i]);
+  else
+    for (int i = 0; i < n; i++) dst[i] = f32_to_bf16(src[i]);
 }
 
-SINKRT_EXPORT void sinkrt_f16_to_f32(const uint16_t* src, float* dst, int n) {
+SINKRT_EXPORT void sinkrt_from_storage(const uint16_t* src, float* dst, int n, int dtype) {
+  if (dtype == SINKRT_BF16) {
+    bf16_row(src, dst, n);
+    return;
+  }
   const int n4 = n & ~3;
   F16Widen().row(src, dst, n4);
-  int i = n4;
-  for (; i < n; i++) {
+  for (int i = n4; i < n; i++) {
     uint16_t tmp[4] = {src[i], 0, 0, 0};
     dst[i] = wasm_f32x4_extract_lane(f16x4_to_f32x4(tmp), 0);
   }

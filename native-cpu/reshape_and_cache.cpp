@@ -1,7 +1,7 @@
 // reshape_and_cache: writes the step's new K/V rows into the paged cache.
 //
 // key/value: [numTokens, numKvHeads, headSize] f32; caches: [numBlocks, blockSize, numKvHeads,
-// headSize] as f32 or f16 (round to nearest even). Token t goes to slot slotMapping[t] (slot =
+// headSize] as f32, f16 or bf16 (round to nearest even). Token t goes to slot slotMapping[t] (slot =
 // block * blockSize + offset, so its row starts at slot * numKvHeads * headSize); slot -1 is padding
 // and is skipped. TS validates every slot first; this kernel checks them all again before writing
 // anything and returns -(t + 1) for the first bad token, so the cache is never written out of bounds.
@@ -26,9 +26,10 @@ SINKRT_EXPORT int sinkrt_reshape_and_cache(const float* key, const float* value,
     } else {
       uint16_t* kd = (uint16_t*)keyCache + (size_t)slot * rowFloats;
       uint16_t* vd = (uint16_t*)valueCache + (size_t)slot * rowFloats;
+      const bool half = dtype == SINKRT_F16;
       for (int i = 0; i < rowFloats; i++) {
-        kd[i] = f32_to_f16(k[i]);
-        vd[i] = f32_to_f16(v[i]);
+        kd[i] = half ? f32_to_f16(k[i]) : f32_to_bf16(k[i]);
+        vd[i] = half ? f32_to_f16(v[i]) : f32_to_bf16(v[i]);
       }
     }
   }

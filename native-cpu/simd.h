@@ -1,6 +1,6 @@
 // SIMD helpers (WASM SIMD, f32x4) shared by the kernels: a vector exp for the softmax weights,
-// horizontal sums, and IEEE half <-> float conversion for f16 cache storage (WASM SIMD has no
-// half-precision instructions, so halves are widened with integer ops).
+// horizontal sums, and IEEE half / bfloat16 <-> float conversion for 16-bit cache storage (WASM SIMD
+// has no 16-bit float instructions, so both are widened with integer ops).
 #pragma once
 #include <math.h>
 #include <stdint.h>
@@ -78,6 +78,28 @@ struct F16Widen {
     for (; i < n; i += 4) wasm_v128_store(dst + i, f16x4_to_f32x4(src + i));  // n is a multiple of 4
   }
 };
+
+// Eight bfloat16 to eight floats: a bfloat16 is the top half of a float's bits.
+static inline void bf16_row(const uint16_t* src, float* dst, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v128_t h = wasm_v128_load(src + i);
+    wasm_v128_store(dst + i, wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(h), 16));
+    wasm_v128_store(dst + i + 4, wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(h), 16));
+  }
+  for (; i < n; i++) {
+    const uint32_t u = (uint32_t)src[i] << 16;
+    memcpy(dst + i, &u, 4);
+  }
+}
+
+// Float to bfloat16, round to nearest even (overflow rounds to inf), NaN stays a quiet NaN.
+static inline uint16_t f32_to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  if ((u & 0x7fffffff) > 0x7f800000) return (uint16_t)((u >> 16) | 0x40);
+  return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
 
 // Float to half, round to nearest even, overflow to inf, subnormals kept, NaN stays NaN.
 static inline uint16_t f32_to_f16(float x) {

@@ -3,7 +3,7 @@
 
 namespace {
 
-// Pointers to the tile's key and value rows as f32: in place for f32 caches, widened for f16.
+// Pointers to the tile's key and value rows as f32: in place for f32 caches, widened for f16/bf16.
 void load_tile(const AttnParams* P, int block, int off, int T, int g, float* tileBuf, const float** kp, const float** vp) {
   const int D = P->headSize, rowStride = P->numKvHeads * D;
   const size_t base = ((size_t)block * P->blockSize + off) * rowStride + (size_t)g * D;
@@ -22,8 +22,13 @@ void load_tile(const AttnParams* P, int block, int off, int T, int g, float* til
   for (int j = 0; j < T; j++) {
     float* kd = tileBuf + j * D;
     float* vd = tileBuf + (TILE + j) * D;
-    widen.row(kc + (size_t)j * rowStride, kd, D);
-    widen.row(vc + (size_t)j * rowStride, vd, D);
+    if (P->dtype == SINKRT_F16) {
+      widen.row(kc + (size_t)j * rowStride, kd, D);
+      widen.row(vc + (size_t)j * rowStride, vd, D);
+    } else {
+      bf16_row(kc + (size_t)j * rowStride, kd, D);
+      bf16_row(vc + (size_t)j * rowStride, vd, D);
+    }
     kp[j] = kd;
     vp[j] = vd;
   }

@@ -11,7 +11,7 @@ if ! command -v em++ >/dev/null 2>&1; then
 fi
 out=build/cpu
 mkdir -p "$out/tmp"
-exports=_sinkrt_abi_version,_sinkrt_params_bytes,_sinkrt_alloc,_sinkrt_free,_sinkrt_f32_to_f16,_sinkrt_f16_to_f32
+exports=_sinkrt_abi_version,_sinkrt_params_bytes,_sinkrt_alloc,_sinkrt_free,_sinkrt_to_storage,_sinkrt_from_storage
 exports+=,_sinkrt_copy,_sinkrt_memcpy,_sinkrt_read_sum,_sinkrt_reshape_and_cache
 exports+=,_sinkrt_paged_decode,_sinkrt_paged_decode_scratch_floats
 exports+=,_sinkrt_unified_attention,_sinkrt_unified_attention_scratch_floats

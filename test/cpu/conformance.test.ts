@@ -1,4 +1,4 @@
-// The CPU backend (WASM SIMD) over the whole table of batch shapes, f32 and f16 storage, against the
+// The CPU backend (WASM SIMD) over the whole table of batch shapes, f32, f16 and bf16 storage, against the
 // float64 reference. The suite skips, saying why, when build/cpu/sinkrt_cpu.wasm cannot be loaded.
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { describeConformance } from '../helpers/conformance.js';
@@ -15,5 +15,5 @@ await describeConformance({
     }
   },
   create: () => createCpuBackend(),
-  dtypes: ['f32', 'f16'],
+  dtypes: ['f32', 'f16', 'bf16'],
 });

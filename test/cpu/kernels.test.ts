@@ -1,7 +1,7 @@
 // CPU-specific checks beyond the shared table: split-KV segment lengths that do and do not line up
 // with blocks and tiles (the sink must be counted once however many segments a row has), decode sent
 // to unified_attention by selection, memory growth mid-life (views re-derived), no allocation in
-// steady-state forward calls, and f16 storage conversion of special values.
+// steady-state forward calls, and f16/bf16 storage conversion of special values.
 import { describe, expect, it } from 'vitest';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { roundToDtype } from '../../src/backends/reference/index.js';
@@ -67,24 +67,26 @@ describe('cpu routing and memory', () => {
   });
 });
 
-describe('cpu f16 storage', () => {
-  it('stores f32 values as round-to-nearest-even halves, special values included', async () => {
-    const b = await createCpuBackend();
-    const spec = { numBlocks: 1, blockSize: 16, numKvHeads: 1, headSize: 4, dtype: 'f16' as const };
-    const vals = [0, -0, 1, -1, 65504, 65519, 65520, -1e6, Infinity, -Infinity, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9,
-      1 + 2 ** -11, 1 + 3 * 2 ** -11, 3.14159, -2.71828, 1e-5, 0.1, 1000.3];
-    const n = 64;
-    const src = new Float32Array(n);
-    for (let i = 0; i < n; i++) src[i] = i < vals.length ? vals[i] : (i - 40) * 0.377;
-    const cache = await b.createCache(spec);
-    await b.uploadCache(cache, src, src.map((x) => -x));
-    const { keyCache, valueCache } = await b.downloadCache(cache);
-    for (let i = 0; i < n; i++) {
-      expect(keyCache[i], `key ${src[i]}`).toBe(roundToDtype(src[i], 'f16'));
-      expect(valueCache[i], `value ${-src[i]}`).toBe(roundToDtype(-src[i], 'f16'));
-    }
-    await b.close();
-  });
+describe('cpu 16-bit storage', () => {
+  const vals = [0, -0, 1, -1, 65504, 65519, 65520, -1e6, Infinity, -Infinity, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9,
+    1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.3895e38, 3.4e38, 1e-40, 3.14159, -2.71828, 1e-5, 0.1, 1000.3];
+  for (const dtype of ['f16', 'bf16'] as const) {
+    it(`${dtype}: stores f32 values rounded to nearest even, special values included`, async () => {
+      const b = await createCpuBackend();
+      const spec = { numBlocks: 1, blockSize: 16, numKvHeads: 1, headSize: 4, dtype };
+      const n = 64;
+      const src = new Float32Array(n);
+      for (let i = 0; i < n; i++) src[i] = i < vals.length ? vals[i] : (i - 40) * 0.377;
+      const cache = await b.createCache(spec);
+      await b.uploadCache(cache, src, src.map((x) => -x));
+      const { keyCache, valueCache } = await b.downloadCache(cache);
+      for (let i = 0; i < n; i++) {
+        expect(keyCache[i], `key ${src[i]}`).toBe(roundToDtype(src[i], dtype));
+        expect(valueCache[i], `value ${-src[i]}`).toBe(roundToDtype(-src[i], dtype));
+      }
+      await b.close();
+    });
+  }
 });
 
 describe('cpu edge steps', () => {

@@ -149,7 +149,7 @@ describe('cpu backend: bad step input', () => {
 describe('cpu backend: bad cache and lifecycle use', () => {
   it('unsupported cache specs', async () => {
     const spec = c.cacheSpec;
-    await expect(backend.createCache({ ...spec, dtype: 'bf16' })).rejects.toThrow(/spec\.dtype = "bf16" must be one of f32, f16/);
+    await expect(backend.createCache({ ...spec, dtype: 'fp8' as 'f32' })).rejects.toThrow(/spec\.dtype = "fp8" must be one of f32, f16, bf16/);
     await expect(backend.createCache({ ...spec, headSize: 30 })).rejects.toThrow(/spec\.headSize = 30 must be a multiple of 4/);
     await expect(backend.createCache({ ...spec, numBlocks: 0 })).rejects.toThrow(/spec\.numBlocks = 0 must be a positive integer/);
     await expect(backend.createCache({ ...spec, numBlocks: 1 << 20, headSize: 4096 })).rejects.toThrow(/exceeds 2\^31 - 1/);

@@ -2,7 +2,7 @@
 // version. The loader checks sinkrt_abi_version() and sinkrt_params_bytes() against these, so a WASM
 // built from other sources fails at start-up with a clear error, not with garbage at the first step.
 
-export const CPU_ABI_VERSION = 1;
+export const CPU_ABI_VERSION = 2;
 
 /** AttnParams fields in native-cpu/abi.h order; the value is the slot index (byte offset / 4). */
 export const PARAM = {
@@ -40,8 +40,8 @@ export const PARAM_BYTES = PARAM_COUNT * 4;
 /** Float fields; every other field is an int32 or a wasm32 pointer. */
 export const FLOAT_PARAMS: ReadonlySet<number> = new Set([PARAM.scale, PARAM.softcap]);
 
-/** Cache storage codes (SINKRT_F32, SINKRT_F16). */
-export const DTYPE_CODE = { f32: 0, f16: 1 } as const;
+/** Cache storage codes (SINKRT_F32, SINKRT_F16, SINKRT_BF16). */
+export const DTYPE_CODE = { f32: 0, f16: 1, bf16: 2 } as const;
 
 /** Kernel status codes (SINKRT_E_*) and what they mean. */
 export const STATUS_TEXT: Record<number, string> = {
@@ -58,8 +58,8 @@ export interface CpuExports {
   sinkrt_params_bytes(): number;
   sinkrt_alloc(bytes: number): number;
   sinkrt_free(ptr: number): void;
-  sinkrt_f32_to_f16(src: number, dst: number, n: number): void;
-  sinkrt_f16_to_f32(src: number, dst: number, n: number): void;
+  sinkrt_to_storage(src: number, dst: number, n: number, dtype: number): void;
+  sinkrt_from_storage(src: number, dst: number, n: number, dtype: number): void;
   sinkrt_copy(dst: number, src: number, n: number): void;
   sinkrt_memcpy(dst: number, src: number, bytes: number): void;
   sinkrt_read_sum(src: number, n: number): number;

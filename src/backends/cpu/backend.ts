@@ -30,7 +30,7 @@ const SHARED = {
   supportsSoftcap: true,
   headSizes: [64, 128, 256],
   blockSizes: [16, 32, 64],
-  dtypes: ['f32', 'f16'],
+  dtypes: ['f32', 'f16', 'bf16'],
   gqaRatios: [],
 } as const;
 
@@ -110,7 +110,7 @@ export class CpuBackend implements AttentionBackend {
     this.live();
     validateCacheSpec(spec);
     const elems = spec.numBlocks * spec.blockSize * spec.numKvHeads * spec.headSize;
-    const bytes = elems * (spec.dtype === 'f16' ? 2 : 4);
+    const bytes = elems * (spec.dtype === 'f32' ? 4 : 2);
     const k = this.mod.alloc(bytes, 'keyCache');
     let v: number;
     try {
@@ -136,8 +136,9 @@ export class CpuBackend implements AttentionBackend {
       this.mod.f32.set(valueCache, c.valuePtr >>> 2);
       return;
     }
-    this.convertChunks(c.elems, (src, off, n) => this.mod.exports.sinkrt_f32_to_f16(src, c.keyPtr + off * 2, n), keyCache, true);
-    this.convertChunks(c.elems, (src, off, n) => this.mod.exports.sinkrt_f32_to_f16(src, c.valuePtr + off * 2, n), valueCache, true);
+    const code = DTYPE_CODE[c.spec.dtype];
+    this.convertChunks(c.elems, (src, off, n) => this.mod.exports.sinkrt_to_storage(src, c.keyPtr + off * 2, n, code), keyCache, true);
+    this.convertChunks(c.elems, (src, off, n) => this.mod.exports.sinkrt_to_storage(src, c.valuePtr + off * 2, n, code), valueCache, true);
   }
 
   async downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
@@ -150,12 +151,13 @@ export class CpuBackend implements AttentionBackend {
     }
     const keyCache = new Float32Array(c.elems);
     const valueCache = new Float32Array(c.elems);
-    this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_f16_to_f32(c.keyPtr + off * 2, dst, n), keyCache, false);
-    this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_f16_to_f32(c.valuePtr + off * 2, dst, n), valueCache, false);
+    const code = DTYPE_CODE[c.spec.dtype];
+    this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_from_storage(c.keyPtr + off * 2, dst, n, code), keyCache, false);
+    this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_from_storage(c.valuePtr + off * 2, dst, n, code), valueCache, false);
     return { keyCache, valueCache };
   }
 
-  /** f16 upload/download through the scratch area in chunks, so no cache-sized staging is needed. */
+  /** f16/bf16 upload/download through the scratch area in chunks, so no cache-sized staging is needed. */
   private convertChunks(total: number, run: (buf: number, off: number, n: number) => void, host: Float32Array, toWasm: boolean): void {
     const chunk = 1 << 16;
     const buf = this.ensure(this.scratch, chunk * 4, 'conversion scratch');
@@ -219,7 +221,7 @@ export class CpuBackend implements AttentionBackend {
 
     const rowFloats = Hkv * D;
     const st = this.mod.exports.sinkrt_reshape_and_cache(pK, pV, pSlot, numTokens, rowFloats, spec.numBlocks * spec.blockSize,
-      c.keyPtr, c.valuePtr, DTYPE_CODE[spec.dtype as 'f32' | 'f16']);
+      c.keyPtr, c.valuePtr, DTYPE_CODE[spec.dtype]);
     if (st !== 0) throw new SinkrtError('E_KERNEL', `reshape_and_cache refused slotMapping[${-st - 1}] (outside the cache); nothing was written`);
 
     const p = this.params >>> 2;
@@ -229,7 +231,7 @@ export class CpuBackend implements AttentionBackend {
     };
     const fixed: Array<[number, number]> = [
       [PARAM.numQueryHeads, Hq], [PARAM.numKvHeads, Hkv], [PARAM.headSize, D], [PARAM.blockSize, spec.blockSize],
-      [PARAM.numBlocks, spec.numBlocks], [PARAM.dtype, DTYPE_CODE[spec.dtype as 'f32' | 'f16']], [PARAM.scale, layer.scale],
+      [PARAM.numBlocks, spec.numBlocks], [PARAM.dtype, DTYPE_CODE[spec.dtype]], [PARAM.scale, layer.scale],
       [PARAM.slidingWindow, layer.slidingWindow], [PARAM.softcap, layer.softcap], [PARAM.sinks, layer.sinks ? pSinks : 0],
       [PARAM.queryStartLoc, pQsl], [PARAM.seqLens, pSeq], [PARAM.contextLens, pCtx], [PARAM.blockTable, pBt],
       [PARAM.maxBlocksPerSeq, meta.maxBlocksPerSeq], [PARAM.query, pQ], [PARAM.keyCache, c.keyPtr],

@@ -16,7 +16,7 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0;
 }
 
-export const SUPPORTED_DTYPES = ['f32', 'f16'] as const;
+export const SUPPORTED_DTYPES = ['f32', 'f16', 'bf16'] as const;
 
 export function validateCacheSpec(spec: KvCacheSpec): void {
   if (spec === null || typeof spec !== 'object') fail('E_INVALID_CACHE_SPEC', `cache spec = ${String(spec)} must be an object`);
