@@ -16,6 +16,12 @@
 //                               plan.finishedIds/finishedReasons then list what ended
 // step() before commit() of the previous plan rejects (STEP_NOT_COMMITTED).
 //
+// Batch layout: sequences are ordered decode, extend, prefill (numDecodes/numExtends/numPrefills);
+// inside a range the order is not the arrival order (a sequence keeps its row from step to step so its
+// block-table row is not rewritten), so always go through requestIds[i]. Block-table rows have the
+// stride plan.full.maxBlocksPerSeq, which is larger than ceil(maxModelLen / blockSize) (padding that
+// keeps rows from aliasing in CPU caches); use it, never recompute it.
+//
 // KV layer groups (GPT-OSS alternates full-attention and 128-token sliding-window layers):
 //   - 'full': every layer with slidingWindow 0. A sequence of L tokens holds ceil(L / blockSize) blocks.
 //   - 'sliding': every layer with slidingWindow W (only when config.slidingWindow > 0). Its own pool of

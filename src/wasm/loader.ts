@@ -45,7 +45,9 @@ export async function compileEngine(source?: string | URL | BufferSource, debug 
   if (source === undefined) {
     const name = debug ? 'engine.debug.wasm' : 'engine.wasm';
     if (isNode) return WebAssembly.compile((await findWasmInNode(name)) as Uint8Array<ArrayBuffer>);
-    return WebAssembly.compileStreaming(fetch(new URL(`../../build/${name}`, import.meta.url)));
+    // Browsers: build/ sits at the package root, two levels above src/wasm/, three above dist/src/wasm/.
+    const up = import.meta.url.includes('/dist/src/') ? '../../../' : '../../';
+    return WebAssembly.compileStreaming(fetch(new URL(`${up}build/${name}`, import.meta.url)));
   }
   if (typeof source === 'string' || source instanceof URL) {
     if (isNode && !(source instanceof URL && source.protocol.startsWith('http'))) {
