@@ -17,7 +17,7 @@ interface Config {
   batch: number;
   contextLen: number;
   slidingWindow: number;
-  dtype: 'f32' | 'f16';
+  dtype: 'f32' | 'f16' | 'bf16';
 }
 
 const quick = process.argv.includes('--quick');
@@ -27,6 +27,7 @@ const CONFIGS: Config[] = [
   { name: 'b1-ctx32k-full', batch: 1, contextLen: 32768, slidingWindow: 0, dtype: 'f32' },
   { name: 'b64-ctx1k-full', batch: 64, contextLen: 1024, slidingWindow: 0, dtype: 'f32' },
   { name: 'b8-ctx4k-full-f16', batch: 8, contextLen: 4096, slidingWindow: 0, dtype: 'f16' },
+  { name: 'b8-ctx4k-full-bf16', batch: 8, contextLen: 4096, slidingWindow: 0, dtype: 'bf16' },
   { name: 'b64-ctx2k-window128', batch: 64, contextLen: 2048, slidingWindow: 128, dtype: 'f32' },
 ];
 
@@ -100,7 +101,7 @@ async function benchDecode(cfg: Config) {
     kernel = (await backend.forward(cache, layer, meta, inputs, out)).decode.kernel;
   });
   const keysRead = cfg.slidingWindow > 0 ? Math.min(cfg.slidingWindow, cfg.contextLen + 1) : cfg.contextLen + 1;
-  const bytes = cfg.batch * keysRead * Hkv * D * (cfg.dtype === 'f16' ? 2 : 4) * 2;
+  const bytes = cfg.batch * keysRead * Hkv * D * (cfg.dtype === 'f32' ? 4 : 2) * 2;
   await backend.close();
   return { kernel, seconds: t.s, cpuSeconds: t.cpuS, iters: t.iters, kvBytesRead: bytes };
 }
