@@ -10,7 +10,7 @@
 // Tiles. Keys [lo, hi) (absolute positions) are walked in tiles of at most TILE keys that never cross
 // a cache block, so a tile's keys are one block's consecutive slots: slot stride numKvHeads * headSize
 // floats. Before the arithmetic, the tile's K/V lines are touched in address order (independent
-// loads: many DRAM misses in flight). f32 caches are then read in place; f16 caches are widened into
+// loads: many DRAM misses in flight). f32 caches are then read in place; f16 and bf16 caches are widened into
 // a small f32 tile first, once per tile and KV head for all of that head's rows. Several groups (all
 // KV heads of a decode sequence) share one tile walk: tile outer, group inner.
 //
@@ -57,7 +57,7 @@ static inline RowState carve_state(float* p, int R, int D) {
   st.S = st.l + Rp;
   return st;
 }
-// Widened f16 K and V of one tile, shared by all groups of a call.
+// Widened f16/bf16 K and V of one tile, shared by all groups of a call.
 static inline int tile_floats(int D) { return 2 * TILE * D; }
 // RowGroup kept in scratch (ints only).
 #define ROWGROUP_FLOATS ((int)((sizeof(RowGroup) + 15) / 16 * 4))
