@@ -94,8 +94,10 @@ function pushHead(p: Pool, b: i32): void {
   p.numFree++;
 }
 
+// The head's `prev` may be stale (see allocBlock) and is never read: a block that is the head has no
+// predecessor by definition. Every other queued block's `prev` is exact.
 function unlink(p: Pool, b: i32): void {
-  const pr = prevOf(p, b), nx = nextOf(p, b);
+  const pr = b == p.head ? -1 : prevOf(p, b), nx = nextOf(p, b);
   if (pr >= 0) setNext(p, pr, nx); else p.head = nx;
   if (nx >= 0) setPrev(p, nx, pr); else p.tail = pr;
   p.numFree--;
@@ -104,7 +106,11 @@ function unlink(p: Pool, b: i32): void {
 /** Takes the least recently used free block (evicting its hash); the caller checked numFree > 0. */
 export function allocBlock(p: Pool): i32 {
   const b = p.head;
-  unlink(p, b);
+  // Pop without writing the new head's prev (a cache miss on a random record per allocation).
+  const nx = nextOf(p, b);
+  p.head = nx;
+  if (nx < 0) p.tail = -1;
+  p.numFree--;
   const h = hashOf(p, b);
   if (h != 0) { mapRemove(p, h); setHash(p, b, 0); p.numCached--; }
   setRefcount(p, b, 1);

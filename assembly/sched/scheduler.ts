@@ -2,7 +2,8 @@
 //
 // Order of a step, under a token budget (maxNumBatchedTokens) and a sequence cap (maxNumSeqs):
 //   1. running sequences with one token left to compute (decodes), in running order;
-//   2. running sequences with more (chunked-prefill continuations), each takes min(left, budget);
+//   2. running sequences with more (chunked-prefill continuations), each takes min(left, budget)
+//      (1 and 2 are one pass over the running list: the second kind is noted and done after);
 //   3. waiting requests, front first (preempted ones were put at the front), while a running row
 //      is free, each after a prefix-cache lookup; skipped in a step that had to preempt (no thrash).
 // When a running sequence cannot get its blocks, the last running request (the lowest priority) is
@@ -29,11 +30,13 @@ export let runCount: i32 = 0;
 export let SCHED_REQ: usize = 0; // request slot of schedule entry i
 export let SCHED_NEW: usize = 0; // its new tokens (0 = taken out again by a preemption)
 export let schedCount: i32 = 0;
+let DEFERRED: usize = 0; // running requests with more than one token left, in running order
 
 export function schedulerInit(): void {
   RUN_LIST = carve(S << 2);
   SCHED_REQ = carve(S << 2);
   SCHED_NEW = carve(S << 2);
+  DEFERRED = carve(S << 2);
 }
 
 export function schedulerReset(): void { runCount = 0; schedCount = 0; }
@@ -79,20 +82,38 @@ function preemptLast(): i32 {
   return v;
 }
 
-function scheduleRunning(decodes: bool): void {
-  let i = 0;
-  while (i < runCount) {
-    if (budget == 0 || schedCount == S) return;
+/** Gets blocks for `n` more tokens of running request r, preempting from the back; false if r itself went. */
+function fitRunning(r: i32, n: i32): bool {
+  const c = ld(REQ_NCOMP, r);
+  while (!ensureBlocks(ld(REQ_ROW, r), c, c + n)) {
+    if (preemptLast() == r) return false;
+  }
+  return true;
+}
+
+/**
+ * One pass over the running list: decodes are scheduled as met; the others (prefill continuations)
+ * are noted and scheduled after every decode, so the budget goes to decodes first.
+ */
+function scheduleRunning(): void {
+  let deferred = 0;
+  for (let i = 0; i < runCount; i++) {
+    if (budget == 0 || schedCount == S) break;
     const r = ld(RUN_LIST, i);
-    const c = ld(REQ_NCOMP, r);
-    const left = ld(REQ_NTOK, r) - c;
-    if (ld(REQ_SCHED, r) >= 0 || (left == 1) != decodes) { i++; continue; }
+    const left = ld(REQ_NTOK, r) - ld(REQ_NCOMP, r);
+    if (left != 1) { st(DEFERRED, deferred++, r); continue; }
+    if (!fitRunning(r, 1)) break; // r itself was preempted: it was the last, so nothing follows
+    addToSchedule(r, 1);
+  }
+  for (let k = 0; k < deferred; k++) {
+    if (budget == 0 || schedCount == S) return;
+    const r = ld(DEFERRED, k);
+    // A preemption above may have sent it back to waiting.
+    if (ld(REQ_STATE, r) != REQ_RUNNING || ld(REQ_SCHED, r) >= 0) continue;
+    const left = ld(REQ_NTOK, r) - ld(REQ_NCOMP, r);
     const n = left < budget ? left : budget;
-    while (!ensureBlocks(ld(REQ_ROW, r), c, c + n)) {
-      if (preemptLast() == r) return;
-    }
+    if (!fitRunning(r, n)) return;
     addToSchedule(r, n);
-    i++;
   }
 }
 
@@ -129,8 +150,7 @@ export function schedule(): i32 {
   preempted = 0;
   for (let i = 0; i < schedCount; i++) st(REQ_SCHED, ld(SCHED_REQ, i), -1);
   schedCount = 0;
-  scheduleRunning(true);
-  scheduleRunning(false);
+  scheduleRunning();
   if (preempted == 0) admitWaiting();
   hset(H_NUM_PREEMPTED, preempted);
   hadd(H_PREEMPTIONS, preempted);
