@@ -12,7 +12,7 @@
 import { BS, BS_SHIFT, MB, R, W, PC, carve, ld, st, ld64, st64 } from '../state';
 import { REQ_FREE, REQ_WAITING } from '../layout';
 import { HASH_SEED, absorb, finalizeBlock } from '../kv/hash';
-import { pool, lookup, touchBlock, refcountOf } from '../kv/pool';
+import { pool, lookup, touchBlock, refcountOf, registerBlock } from '../kv/pool';
 import {
   ROW_FULL, ROW_FULL_LEN, ROW_SLID, ROW_SLID_LEN, ROW_SLID_START, ROW_HASHED, ROW_TAIL_F, ROW_TAIL_S, rowBase,
 } from '../kv/tables';
@@ -118,7 +118,6 @@ export function registerFullBlocks(r: i32, row: i32): void {
   st(ROW_HASHED, row, upTo);
 }
 
-import { registerBlock } from '../kv/pool';
 @inline function registerIn(g: i32, b: i32, h: u64): void { registerBlock(pool(g), b, h); }
 
 // Waiting queue: a deque over request slots (new requests at the back, preempted ones at the front).
