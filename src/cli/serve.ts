@@ -27,7 +27,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   'num-blocks': { type: 'number', help: 'KV blocks per layer', default: 1024 },
   'max-seqs': { type: 'number', help: 'most sequences per step', default: 32 },
   'max-batched-tokens': { type: 'number', help: 'token budget per step', default: 256 },
-  requests: { type: 'number', help: 'requests in the trace', default: 128 },
+  requests: { type: 'number', help: 'requests in the trace', default: 160 },
   seed: { type: 'number', help: 'trace seed', default: 1 },
   'arrivals-per-step': { type: 'number', help: 'mean arrivals per step (Poisson)', default: 0.5 },
   'min-prompt': { type: 'number', help: 'shortest prompt', default: 8 },
