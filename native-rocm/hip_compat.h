@@ -45,6 +45,7 @@ typedef cudaDeviceProp hipDeviceProp_t;
 #define hipEventSynchronize cudaEventSynchronize
 #define hipEventElapsedTime cudaEventElapsedTime
 #define hipFuncSetAttribute cudaFuncSetAttribute
+#define hipOccupancyMaxActiveBlocksPerMultiprocessor cudaOccupancyMaxActiveBlocksPerMultiprocessor
 #define hipFuncAttributeMaxDynamicSharedMemorySize cudaFuncAttributeMaxDynamicSharedMemorySize
 #define hipDriverGetVersion cudaDriverGetVersion
 #define hipRuntimeGetVersion cudaRuntimeGetVersion
@@ -90,6 +91,30 @@ __device__ __forceinline__ float sk_shfl_xor(float v, int mask) {
   return __shfl_xor_sync(0xffffffffu, v, mask);
 #else
   return __shfl_xor(v, mask);
+#endif
+}
+
+// 16-byte global -> shared copies that complete asynchronously where the hardware has them
+// (cp.async, sm_80+): no registers held while in flight, so a wave can keep a whole tile loading
+// while it computes on another. Elsewhere a plain load and store (complete at once). !valid zero-fills.
+__device__ __forceinline__ void sk_copy16_async(void* smem, const void* gmem, bool valid) {
+#if defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(valid ? 16 : 0));
+#else
+  *reinterpret_cast<uint4*>(smem) = valid ? *reinterpret_cast<const uint4*>(gmem) : make_uint4(0, 0, 0, 0);
+#endif
+}
+__device__ __forceinline__ void sk_copy_commit() {
+#if defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+// Waits until at most N committed groups are still in flight.
+template <int N>
+__device__ __forceinline__ void sk_copy_wait() {
+#if defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 #endif
 }
 

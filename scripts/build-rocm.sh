@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=native-rocm/build
-srcs=(runtime reshape_and_cache paged_attention prefill)
+srcs=(runtime reshape_and_cache paged_attention paged_decode prefill)
 mkdir -p "$out/amd" "$out/nv"
 t0=$(date +%s)
 

@@ -20,13 +20,15 @@ def main():
     bench, sdpa, out_path, commit = lines(sys.argv[1]), lines(sys.argv[2]), sys.argv[3], sys.argv[4]
     device = next((x for x in bench if x["kind"] == "device"), {})
     copy = next((x for x in bench if x["kind"] == "copy"), None)
-    decode = [x for x in bench if x["kind"] == "decode"]
+    decode_all = [x for x in bench if x["kind"] == "decode"]
+    decode = [x for x in decode_all if x.get("kernel", "paged_decode_mma") == "paged_decode_mma"]
+    simt = {(x["batch"], x["context"], x["sinks"]): x for x in decode_all if x.get("kernel") == "paged_decode_simt"}
     prefill = [x for x in bench if x["kind"] == "prefill"]
     base = {(x["batch"], x["seqLen"]): x for x in sdpa if x["kind"] == "sdpa"}
     copy_tbps = copy["tbps"] if copy else None
     print(f"device: {device.get('name')} ({device.get('arch')}), device-to-device copy {copy_tbps:.3f} TB/s" if copy else "no copy figure")
     print("decode (GPT-OSS-120B attention: Hq 64, Hkv 8, D 64, block 16, bf16), KV read TB/s")
-    print(f"{'batch':>6} {'context':>8} {'sinks off':>10} {'sinks on':>10} {'sink cost':>10} {'on/copy':>8} {'segments':>8}")
+    print(f"{'batch':>6} {'context':>8} {'sinks off':>10} {'sinks on':>10} {'sink cost':>10} {'on/copy':>8} {'segments':>8} {'simt on':>8}")
     rows = []
     for x in decode:
         if not x["sinks"]:
@@ -37,7 +39,7 @@ def main():
         off["ratioToCopy"] = off["tbps"] / copy_tbps if copy_tbps else None
         x["sinkCost"] = cost
         rows.append(x)
-        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8}")
+        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {simt.get((x['batch'], x['context'], True), {}).get('tbps', float('nan')):>8.3f}")
     print("prefill (causal, same head shape, bf16), TFLOP/s; SDPA = PyTorch flash, no sinks")
     print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7}")
     for x in prefill:
@@ -58,7 +60,7 @@ def main():
                    "decodeBytes": "K+V of every context token once", "prefillFlops": "2*B*S^2*D*Hq (causal)",
                    "timing": "device events, median (decode 30 reps, prefill 10), after warm-up"},
         "baselines": {"copy": copy, "sdpa": [x for x in sdpa]},
-        "decode": decode,
+        "decode": decode_all,
         "prefill": prefill,
     }
     with open(out_path, "w") as f:

@@ -3,7 +3,7 @@
 //
 //   copy     device-to-device copy bandwidth of a 2 GiB buffer (bytes read + written): the ceiling the
 //            decode figures are compared with, measured in the same run
-//   decode   paged_decode KV-read bandwidth at the GPT-OSS-120B attention shape (64 query heads, 8 KV
+//   decode   paged_decode KV-read bandwidth (matrix-unit kernel, and the SIMT kernel for comparison) at the GPT-OSS-120B attention shape (64 query heads, 8 KV
 //            heads, head size 64, block size 16, bf16) for batch 1, 8, 64, 256 x context 1K, 8K, 32K,
 //            sinks on and off. Bytes = K and V of every context token once. Block tables are shuffled
 //            and rotate among disjoint sets of blocks (>= 1 GiB footprint), so small configs are not
@@ -122,8 +122,10 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
       for (int i = 0; i <= batch; i++) hq[i] = i;
       CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
       CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
+      for (int kernel : {SINKRT_KERNEL_MMA, SINKRT_KERNEL_SIMT})
       for (int withSinks : {0, 1}) {
         sinkrt_paged_args a{};
+        a.kernel = kernel;
         a.dtype = SINKRT_BF16;
         a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
         a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
@@ -138,8 +140,8 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
           a.blockTable = bt + (size_t)(i % rot) * need;
           SK(sinkrt_paged_attention(&a));
         });
-        printf("{\"kind\":\"decode\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n",
-               batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a), rot, ms, bytes / (ms * 1e-3) / 1e12);
+        printf("{\"kind\":\"decode\",\"kernel\":\"%s\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n",
+               kernel == SINKRT_KERNEL_MMA ? "paged_decode_mma" : "paged_decode_simt", batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a), rot, ms, bytes / (ms * 1e-3) / 1e12);
         fflush(stdout);
       }
     }

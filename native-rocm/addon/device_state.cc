@@ -165,16 +165,19 @@ int Context::forward(const Cache& c, const ForwardDesc& f) {
   pa.forceSegments = f.forceSegments;
   pa.stream = stream;
   // The three ranges run in batch order; each paged launch gets its own workspace check.
-  struct { int begin, count, maxQ, maxKeys; } ranges[] = {
-      {0, f.numDecodes, f.decodeMaxQueryLen, f.decodeMaxKeys},
-      {f.numDecodes, f.numExtends, f.extendMaxQueryLen, f.extendMaxKeys},
-      {f.numDecodes + f.numExtends, f.prefillOnMatrixUnits ? 0 : f.numPrefills, f.prefillMaxQueryLen, f.prefillMaxKeys}};
+  // Decode takes the matrix-unit paged_decode where selection chose paged_decode and the device has
+  // them; everything else here is the SIMT kernel (unified_attention, or paged_decode without them).
+  struct { int begin, count, maxQ, maxKeys, kernel; } ranges[] = {
+      {0, f.numDecodes, f.decodeMaxQueryLen, f.decodeMaxKeys, f.decodeOnMatrixUnits ? SINKRT_KERNEL_MMA : SINKRT_KERNEL_SIMT},
+      {f.numDecodes, f.numExtends, f.extendMaxQueryLen, f.extendMaxKeys, SINKRT_KERNEL_SIMT},
+      {f.numDecodes + f.numExtends, f.prefillOnMatrixUnits ? 0 : f.numPrefills, f.prefillMaxQueryLen, f.prefillMaxKeys, SINKRT_KERNEL_SIMT}};
   for (const auto& r : ranges) {
     if (r.count <= 0) continue;
     pa.seqBegin = r.begin;
     pa.numSeqs = r.count;
     pa.maxQueryLen = r.maxQ;
     pa.maxKeys = r.maxKeys;
+    pa.kernel = r.kernel;
     TRY(workspace.ensure(sinkrt_paged_attention_workspace(&pa)));
     pa.workspace = workspace.ptr;
     pa.workspaceBytes = workspace.bytes;

@@ -24,66 +24,18 @@
 // keys. Softmax runs in log2 units (scores scaled by log2 e); lse is converted back to natural log.
 #include <math.h>
 
-#include "common.h"
+#include "paged_common.h"
 
 namespace {
+using namespace sinkrt;
+using namespace sinkrt::paged;
+constexpr int kThreads = kPagedThreads;
 
-constexpr int kThreads = 128;
 constexpr int kVec = 8;
 constexpr int kUnroll = 4;  // tokens per lane per tile
 constexpr int kMinSegment = 256;
 
-struct PagedParams {
-  const sk_u16* query;
-  const sk_u16* keyCache;
-  const sk_u16* valueCache;
-  float* output;
-  float* lse;
-  const float* sinks;
-  const int* queryStartLoc;
-  const int* seqLens;
-  const int* blockTable;
-  float* partialO;   // [items][S][R][D]
-  float* partialML;  // [items][S][R][2]
-  int maxBlocksPerSeq, seqBegin;
-  int numQueryHeads, numKvHeads, G, blockSize, blockShift;
-  int numChunks, numSegments, segLen;
-  float scale, softcap;
-  int window;
-};
-
 __host__ __device__ constexpr int tile_keys(int D) { return 1024 * kUnroll / D; }
-
-// Rows of the work item and the key range they see. Returns false when the chunk has no rows.
-struct RowRange {
-  int qStart, ctx, rowBase, rowsHere, lo, hi;
-};
-__device__ __forceinline__ bool row_range(const PagedParams& p, int seq, int chunk, int R, RowRange& rr) {
-  rr.qStart = p.queryStartLoc[seq];
-  const int qLen = p.queryStartLoc[seq + 1] - rr.qStart;
-  rr.ctx = p.seqLens[seq] - qLen;
-  rr.rowBase = chunk * R;
-  const int numRows = qLen * p.G;
-  if (rr.rowBase >= numRows) return false;
-  rr.rowsHere = min(R, numRows - rr.rowBase);
-  const int tFirst = rr.rowBase / p.G, tLast = (rr.rowBase + rr.rowsHere - 1) / p.G;
-  rr.hi = rr.ctx + tLast + 1;
-  rr.lo = p.window > 0 ? max(0, rr.ctx + tFirst - p.window + 1) : 0;
-  return true;
-}
-
-template <int R>
-__device__ __forceinline__ float finish_row(float acc, float m, float l, float sink2, float* lseOut) {
-  const float M = fmaxf(m, sink2);
-  if (M == -INFINITY) {
-    if (lseOut) *lseOut = -INFINITY;
-    return 0.f;
-  }
-  const float f = exp2f(m - M);
-  const float L = l * f + exp2f(sink2 - M);
-  if (lseOut) *lseOut = (M + log2f(L)) * sinkrt::kLn2;
-  return acc * f / L;
-}
 
 template <class T, int D, int R>
 __global__ void __launch_bounds__(kThreads) paged_attention_kernel(PagedParams p) {
@@ -269,7 +221,7 @@ __global__ void __launch_bounds__(kThreads) paged_attention_kernel(PagedParams p
       const float sink2 = p.sinks ? p.sinks[h] * sinkrt::kLog2e : -INFINITY;
       const size_t outRow = (size_t)(rr.qStart + t) * Hq + h;
       float* lseOut = (d == 0 && p.lse) ? p.lse + outRow : nullptr;
-      p.output[outRow * D + d] = finish_row<R>(acc, sM[r], sL[r], sink2, lseOut);
+      p.output[outRow * D + d] = finish_row(acc, sM[r], sL[r], sink2, lseOut);
     } else {
       const size_t base = (item * p.numSegments + seg) * R + r;
       p.partialO[base * D + d] = acc;
@@ -281,38 +233,6 @@ __global__ void __launch_bounds__(kThreads) paged_attention_kernel(PagedParams p
   }
 }
 
-// Merges the split-KV segments of each row and counts the sink once.
-template <int D, int R>
-__global__ void __launch_bounds__(kThreads) paged_attention_reduce_kernel(PagedParams p) {
-  const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y, chunk = blockIdx.x;
-  RowRange rr;
-  if (!row_range(p, seq, chunk, R, rr)) return;
-  const size_t item = ((size_t)blockIdx.z * gridDim.y + blockIdx.y) * p.numChunks + chunk;
-  const int S = p.numSegments;
-  for (int e = threadIdx.x; e < rr.rowsHere * D; e += kThreads) {
-    const int r = e / D, d = e % D;
-    const int row = rr.rowBase + r, t = row / p.G, h = kvh * p.G + row % p.G;
-    const float sink2 = p.sinks ? p.sinks[h] * sinkrt::kLog2e : -INFINITY;
-    float m = -INFINITY;
-    for (int s = 0; s < S; s++) m = fmaxf(m, p.partialML[((item * S + s) * R + r) * 2]);
-    float l = 0.f, acc = 0.f;
-    const float mUse = m == -INFINITY ? 0.f : m;
-    for (int s = 0; s < S; s++) {
-      const size_t base = (item * S + s) * R + r;
-      const float f = exp2f(p.partialML[base * 2] - mUse);
-      l += p.partialML[base * 2 + 1] * f;
-      acc += p.partialO[base * D + d] * f;
-    }
-    const size_t outRow = (size_t)(rr.qStart + t) * p.numQueryHeads + h;
-    float* lseOut = (d == 0 && p.lse) ? p.lse + outRow : nullptr;
-    p.output[outRow * D + d] = finish_row<R>(acc, m, l, sink2, lseOut);
-  }
-}
-
-struct Plan {
-  int R, numChunks, numSegments, segLen;
-};
-
 int rows_per_block(const sinkrt_paged_args* a) {
   const int G = a->numQueryHeads / a->numKvHeads;
   const int want = G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1);
@@ -321,33 +241,20 @@ int rows_per_block(const sinkrt_paged_args* a) {
   return R;
 }
 
-Plan make_plan(const sinkrt_paged_args* a) {
-  Plan pl;
+// SIMT plan: about 4 blocks per compute unit, segments of at least kMinSegment keys.
+int make_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
+  if (a->kernel == SINKRT_KERNEL_MMA) return paged_decode_mma_plan(a, pl);
   const int G = a->numQueryHeads / a->numKvHeads;
-  pl.R = rows_per_block(a);
-  pl.numChunks = (G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1) + pl.R - 1) / pl.R;
-  const int TK = tile_keys(a->headSize);
-  const long items = (long)a->numSeqs * a->numKvHeads * pl.numChunks;
-  const int maxKeys = a->maxKeys > 1 ? a->maxKeys : 1;
-  int S;
-  if (a->forceSegments > 0) {
-    S = a->forceSegments;
-  } else {
-    const long target = 4L * (a->computeUnits > 0 ? a->computeUnits : 1);
-    S = (int)((target + items - 1) / items);
-    const int most = (maxKeys + kMinSegment - 1) / kMinSegment;
-    if (S > most) S = most;
-    if (S < 1) S = 1;
-  }
-  int segLen = (maxKeys + S - 1) / S;
-  segLen = (segLen + TK - 1) / TK * TK;
-  pl.numSegments = (maxKeys + segLen - 1) / segLen;
-  pl.segLen = segLen;
-  return pl;
+  pl->R = rows_per_block(a);
+  pl->numChunks = (G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1) + pl->R - 1) / pl->R;
+  const long items = (long)a->numSeqs * a->numKvHeads * pl->numChunks;
+  const long target = 4L * (a->computeUnits > 0 ? a->computeUnits : 1);
+  split_segments(a, items, (int)((target + items - 1) / items), kMinSegment, tile_keys(a->headSize), pl);
+  return 0;
 }
 
 template <class T, int D, int R>
-int launch(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
+int launch(const sinkrt_paged_args* a, const PagedPlan& pl, PagedParams& p) {
   hipStream_t stream = (hipStream_t)a->stream;
   dim3 grid(pl.numChunks * pl.numSegments, a->numKvHeads, a->numSeqs);
   hipLaunchKernelGGL((paged_attention_kernel<T, D, R>), grid, dim3(kThreads), 0, stream, p);
@@ -361,7 +268,7 @@ int launch(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
 }
 
 template <class T, int D>
-int dispatch_rows(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
+int dispatch_rows(const sinkrt_paged_args* a, const PagedPlan& pl, PagedParams& p) {
   switch (pl.R) {
     case 1: return launch<T, D, 1>(a, pl, p);
     case 2: return launch<T, D, 2>(a, pl, p);
@@ -371,7 +278,7 @@ int dispatch_rows(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
 }
 
 template <class T>
-int dispatch_head(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
+int dispatch_head(const sinkrt_paged_args* a, const PagedPlan& pl, PagedParams& p) {
   switch (a->headSize) {
     case 64: return dispatch_rows<T, 64>(a, pl, p);
     case 128: return dispatch_rows<T, 128>(a, pl, p);
@@ -380,27 +287,29 @@ int dispatch_head(const sinkrt_paged_args* a, const Plan& pl, PagedParams& p) {
   return sinkrt::fail("paged_attention", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
 }
 
-size_t workspace_bytes(const sinkrt_paged_args* a, const Plan& pl) {
-  if (pl.numSegments <= 1) return 0;
-  const size_t items = (size_t)a->numSeqs * a->numKvHeads * pl.numChunks;
-  return items * pl.numSegments * pl.R * (a->headSize + 2) * sizeof(float);
-}
 
 }  // namespace
 
 extern "C" size_t sinkrt_paged_attention_workspace(const sinkrt_paged_args* a) {
   if (a->numSeqs <= 0 || a->numKvHeads <= 0) return 0;
-  return workspace_bytes(a, make_plan(a));
+  PagedPlan pl;
+  if (make_plan(a, &pl) != 0) return 0;
+  return workspace_bytes(a, pl);
 }
 
-extern "C" int sinkrt_paged_attention_segments(const sinkrt_paged_args* a) { return make_plan(a).numSegments; }
+extern "C" int sinkrt_paged_attention_segments(const sinkrt_paged_args* a) {
+  PagedPlan pl;
+  return make_plan(a, &pl) == 0 ? pl.numSegments : -1;
+}
 
 extern "C" int sinkrt_paged_attention(const sinkrt_paged_args* a) {
   if (a->numSeqs <= 0) return 0;
   SK_REQUIRE(a->numKvHeads > 0 && a->numQueryHeads % a->numKvHeads == 0, "numQueryHeads must be a multiple of numKvHeads");
   SK_REQUIRE(a->blockSize > 0 && (a->blockSize & (a->blockSize - 1)) == 0, "blockSize must be a power of two");
   SK_REQUIRE(a->numSeqs <= 65535 && a->numKvHeads <= 65535, "numSeqs and numKvHeads must be <= 65535");
-  const Plan pl = make_plan(a);
+  SK_REQUIRE(a->kernel == SINKRT_KERNEL_SIMT || a->kernel == SINKRT_KERNEL_MMA, "kernel must be SINKRT_KERNEL_SIMT or SINKRT_KERNEL_MMA");
+  PagedPlan pl;
+  if (make_plan(a, &pl) != 0) return 1;
   const size_t need = workspace_bytes(a, pl);
   SK_REQUIRE(need <= a->workspaceBytes, "workspace smaller than sinkrt_paged_attention_workspace()");
   PagedParams p;
@@ -430,6 +339,7 @@ extern "C" int sinkrt_paged_attention(const sinkrt_paged_args* a) {
   const size_t partialO = need ? (size_t)a->numSeqs * a->numKvHeads * pl.numChunks * pl.numSegments * pl.R * a->headSize : 0;
   p.partialO = (float*)a->workspace;
   p.partialML = need ? (float*)a->workspace + partialO : nullptr;
+  if (a->kernel == SINKRT_KERNEL_MMA) return paged_decode_mma_launch(a, pl, p);
   if (a->dtype == SINKRT_F16) return dispatch_head<sk_f16>(a, pl, p);
   if (a->dtype == SINKRT_BF16) return dispatch_head<sk_bf16>(a, pl, p);
   return sinkrt::fail("paged_attention", "dtype must be f16 or bf16", __FILE__, __LINE__);

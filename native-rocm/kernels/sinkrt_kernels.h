@@ -11,9 +11,12 @@ extern "C" {
 #endif
 
 // Bumped whenever a struct below or a function's meaning changes; the TS side refuses a mismatch.
-#define SINKRT_ABI_VERSION 1
+#define SINKRT_ABI_VERSION 2
 
 enum sinkrt_dtype { SINKRT_F16 = 1, SINKRT_BF16 = 2 };
+// Which paged kernel: SIMT (every device; unified_attention, and paged_decode without matrix units)
+// or the matrix-unit paged_decode (16 query rows per block; needs hasMatrixUnits).
+enum sinkrt_paged_kernel { SINKRT_KERNEL_SIMT = 0, SINKRT_KERNEL_MMA = 1 };
 
 typedef struct sinkrt_device_info {
   char name[256];
@@ -31,6 +34,7 @@ typedef struct sinkrt_device_info {
 // Used by paged_decode (decode range) and unified_attention (extend range); every device pointer
 // indexes the whole step (queryStartLoc etc. of all sequences).
 typedef struct sinkrt_paged_args {
+  int kernel;            // sinkrt_paged_kernel
   int dtype;
   int headSize, numQueryHeads, numKvHeads, blockSize;
   float scale, softcap;  // softcap 0 = none

@@ -199,6 +199,7 @@ export class RocmBackend implements AttentionBackend {
       extendMaxQueryLen: facts.maxExtendQueryLen, extendMaxKeys: maxKeys(nd, nd + ne),
       prefillMaxQueryLen: facts.maxPrefillQueryLen, prefillMaxKeys: maxKeys(nd + ne, meta.numSeqs),
       prefillOnMatrixUnits: selection.prefill.kernel === 'prefill' ? 1 : 0,
+      decodeOnMatrixUnits: selection.decode.kernel === 'paged_decode' && this.device.hasMatrixUnits ? 1 : 0,
       forceSegments: this.opts.forceSegments ?? 0,
       sinks: layer.sinks, queryStartLoc: meta.queryStartLoc, seqLens: meta.seqLens, blockTable: meta.blockTable,
       slotMapping: meta.slotMapping, query: inputs.query, key: inputs.key, value: inputs.value,

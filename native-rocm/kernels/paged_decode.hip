@@ -1,0 +1,316 @@
+// paged_decode on the matrix units: decode (and short speculative) queries over the paged KV cache,
+// with sinks, sliding window and softcap; the fast path selection prefers for decode.
+//
+// Why matrix units for decode: with GQA the G query heads of a KV head share every K/V row, so per
+// key there are 2 * G * D multiply-adds (G = 8 for GPT-OSS). On SIMT lanes that arithmetic, not the
+// memory, was the limit; as a 16-row mma/MFMA tile (rows = G heads x query tokens, padded to 16) it is
+// cheap, and the kernel can stay at memory speed.
+//
+// Work item: one sequence, one KV head, one chunk of 16 rows (row = t * G + g), one split-KV segment.
+// Block = 128 threads; each wave works alone on its own keys (wave w takes key tiles w, w + NW, ...
+// of KW keys), so the main loop has no block barrier: a wave gathers KW keys' K and V rows through the
+// block table into its own shared-memory tile (16-byte async copies, double-buffered), then
+// S = Q K^T, online softmax (running m, l per row), O += P V exactly as prefill.hip does. At the end the
+// waves' (m, l, O) are merged in shared memory (reusing the K/V tiles), and the block either finishes
+// the rows (one segment: the sink enters here, once) or writes the segment's partial for the reduce
+// kernel of paged_common.h (which adds the sink once).
+// Segments: chosen from the occupancy of this kernel so the grid fills whole waves of the device
+// (see paged_decode_mma_plan). Shared memory rows are padded by 16 bytes (ldmatrix bank spread).
+#include "paged_common.h"
+#include "../mma_compat.h"
+
+namespace sinkrt {
+namespace {
+using namespace sinkrt::paged;
+
+constexpr int kRows = 16;
+constexpr int kMinSegmentMma = 256;
+
+__host__ __device__ constexpr int keys_per_wave(int) { return 16; }
+__host__ __device__ constexpr int ld_of(int D) { return D + 8; }
+
+#if SINKRT_HAS_MMA
+__device__ __forceinline__ void sync_wave() {
+#if defined(SINKRT_NVIDIA)
+  __syncwarp();
+#else
+  __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "workgroup");
+  __builtin_amdgcn_wave_barrier();
+#endif
+}
+#endif
+
+template <class T, int D>
+__global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedParams p) {
+#if SINKRT_HAS_MMA
+  using namespace skmma;
+  constexpr int WAVE = SINKRT_WAVE;
+  constexpr int NW = kPagedThreads / WAVE;
+  constexpr int KW = keys_per_wave(D);
+  constexpr int LD = ld_of(D);
+  constexpr int VPR = D / 8;             // 16-byte vectors per K/V row
+  constexpr int NL = KW * VPR / WAVE;    // vectors per lane per tile (each of K and V)
+  static_assert(NL * WAVE == KW * VPR, "tile must split evenly over the wave");
+  extern __shared__ __align__(16) sk_u16 smem[];
+  sk_u16* Qs = smem;
+  const int tid = threadIdx.x, w = tid / WAVE, lane = tid % WAVE;
+  sk_u16* Kw = Qs + kRows * LD + w * 4 * KW * LD;  // this wave's two buffers of K then V tiles
+
+  const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y;
+  const int chunk = blockIdx.x / p.numSegments, seg = blockIdx.x % p.numSegments;
+  RowRange rr;
+  if (!row_range(p, seq, chunk, kRows, rr)) return;
+  const int segStart = rr.lo + seg * p.segLen;
+  const int segEnd = min(rr.hi, segStart + p.segLen);
+  const int Hq = p.numQueryHeads;
+
+  for (int idx = tid; idx < kRows * VPR; idx += kPagedThreads) {
+    const int r = idx / VPR, cc = idx % VPR;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (r < rr.rowsHere) {
+      const int row = rr.rowBase + r, t = row / p.G, h = kvh * p.G + row % p.G;
+      v = *reinterpret_cast<const uint4*>(p.query + ((size_t)(rr.qStart + t) * Hq + h) * D + cc * 8);
+    }
+    *reinterpret_cast<uint4*>(Qs + r * LD + cc * 8) = v;
+  }
+  __syncthreads();
+  QFrag qf[D / 16];
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) load_q(qf[kc], Qs, LD, kc * 16);
+
+  const float sMul = p.softcap > 0.f ? p.scale : p.scale * kLog2e;
+  int qpos[kSlots];
+  float m[kSlots], l[kSlots];
+#pragma unroll
+  for (int s = 0; s < kSlots; s++) {
+    const int r = slot_query(s);
+    qpos[s] = r < rr.rowsHere ? rr.ctx + (rr.rowBase + r) / p.G : -1;
+    m[s] = -INFINITY;
+    l[s] = 0.f;
+  }
+  float o[D / 16][kOElems];
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+    for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+
+  const size_t tokenStride = (size_t)p.numKvHeads * D;
+  const int* bt = p.blockTable + (size_t)seq * p.maxBlocksPerSeq;
+  const int bmask = p.blockSize - 1;
+  // Gathers the KW keys from kt into buffer b (cp.async: nothing held in registers meanwhile).
+  auto gather = [&](int kt, int b) {
+    sk_u16* Kb = Kw + b * 2 * KW * LD;
+    sk_u16* Vb = Kb + KW * LD;
+#pragma unroll
+    for (int n = 0; n < NL; n++) {
+      const int idx = n * WAVE + lane, r = idx / VPR, cc = idx % VPR, key = kt + r;
+      const bool valid = key < segEnd;
+      size_t off = 0;
+      if (valid) off = ((size_t)bt[key >> p.blockShift] * p.blockSize + (key & bmask)) * tokenStride + (size_t)kvh * D + cc * 8;
+      sk_copy16_async(Kb + r * LD + cc * 8, p.keyCache + off, valid);
+      sk_copy16_async(Vb + r * LD + cc * 8, p.valueCache + off, valid);
+    }
+    sk_copy_commit();
+  };
+  const int stride = NW * KW;
+  int buf = 0;
+  if (segStart + w * KW < segEnd) gather(segStart + w * KW, 0);
+  for (int kt = segStart + w * KW; kt < segEnd; kt += stride, buf ^= 1) {
+    // Double buffering: the next tile loads while this one is computed.
+    if (kt + stride < segEnd) {
+      gather(kt + stride, buf ^ 1);
+      sk_copy_wait<1>();
+    } else {
+      sk_copy_wait<0>();
+    }
+    sync_wave();
+    const sk_u16* Kb = Kw + buf * 2 * KW * LD;
+    const sk_u16* Vb = Kb + KW * LD;
+    float s[KW / 16][kSElems];
+#pragma unroll
+    for (int j = 0; j < KW / 16; j++) qk<T, D>(s[j], qf, Kb, LD, j * 16);
+#pragma unroll
+    for (int j = 0; j < KW / 16; j++)
+#pragma unroll
+      for (int i = 0; i < kSElems; i++) {
+        float x = s[j][i] * sMul;
+        if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * kLog2e;
+        const int key = kt + j * 16 + s_key(i), qp = qpos[s_slot(i)];
+        if (key >= segEnd || key > qp || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
+        s[j][i] = x;
+      }
+    float mUse[kSlots];
+#pragma unroll
+    for (int sl = 0; sl < kSlots; sl++) {
+      float mx = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < KW / 16; j++)
+#pragma unroll
+        for (int i = 0; i < kSElems; i++)
+          if (s_slot(i) == sl) mx = fmaxf(mx, s[j][i]);
+      mx = slot_max(mx);
+      const float mNew = fmaxf(m[sl], mx);
+      mUse[sl] = mNew == -INFINITY ? 0.f : mNew;
+      const float alpha = exp2f(m[sl] - mUse[sl]);
+      m[sl] = mNew;
+      l[sl] *= alpha;
+#pragma unroll
+      for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+        for (int i = 0; i < kOElems; i++)
+          if (o_slot(i) == sl) o[dc][i] *= alpha;
+    }
+#pragma unroll
+    for (int j = 0; j < KW / 16; j++) {
+#pragma unroll
+      for (int i = 0; i < kSElems; i++) {
+        const float e = exp2f(s[j][i] - mUse[s_slot(i)]);
+        s[j][i] = e;
+        l[s_slot(i)] += e;
+      }
+      pv<T, D>(o, s[j], Vb, LD, j * 16);
+    }
+    sync_wave();
+  }
+
+  // Merge the waves' partial results (the K/V tiles are free now: reuse them as f32 scratch).
+#pragma unroll
+  for (int sl = 0; sl < kSlots; sl++) l[sl] = slot_sum(l[sl]);
+  __syncthreads();
+  float* sO = reinterpret_cast<float*>(Qs + kRows * LD);  // [NW][16][D]
+  float* sML = sO + NW * kRows * D;                         // [NW][16][2]
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+    for (int i = 0; i < kOElems; i++) sO[(w * kRows + slot_query(o_slot(i))) * D + dc * 16 + o_dim(i)] = o[dc][i];
+  if (slot_writer()) {
+#pragma unroll
+    for (int sl = 0; sl < kSlots; sl++) {
+      sML[(w * kRows + slot_query(sl)) * 2] = m[sl];
+      sML[(w * kRows + slot_query(sl)) * 2 + 1] = l[sl];
+    }
+  }
+  __syncthreads();
+  const size_t item = ((size_t)blockIdx.z * gridDim.y + blockIdx.y) * p.numChunks + chunk;
+  for (int e = tid; e < rr.rowsHere * D; e += kPagedThreads) {
+    const int r = e / D, d = e % D;
+    float M = -INFINITY;
+#pragma unroll
+    for (int ww = 0; ww < NW; ww++) M = fmaxf(M, sML[(ww * kRows + r) * 2]);
+    const float mUse = M == -INFINITY ? 0.f : M;
+    float acc = 0.f, L = 0.f;
+#pragma unroll
+    for (int ww = 0; ww < NW; ww++) {
+      const float f = exp2f(sML[(ww * kRows + r) * 2] - mUse);
+      acc += sO[(ww * kRows + r) * D + d] * f;
+      L += sML[(ww * kRows + r) * 2 + 1] * f;
+    }
+    if (p.numSegments == 1) {
+      const int row = rr.rowBase + r, t = row / p.G, h = kvh * p.G + row % p.G;
+      const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
+      const size_t outRow = (size_t)(rr.qStart + t) * Hq + h;
+      float* lseOut = (d == 0 && p.lse) ? p.lse + outRow : nullptr;
+      p.output[outRow * D + d] = finish_row(acc, M, L, sink2, lseOut);
+    } else {
+      const size_t base = (item * p.numSegments + seg) * kRows + r;
+      p.partialO[base * D + d] = acc;
+      if (d == 0) {
+        p.partialML[base * 2] = M;
+        p.partialML[base * 2 + 1] = L;
+      }
+    }
+  }
+#endif
+}
+
+size_t smem_bytes(int D) {
+  const int NW = kPagedThreads / 32;  // the most waves a block has (wave 32); wave 64 uses less
+  return (size_t)(kRows + NW * 4 * keys_per_wave(D)) * ld_of(D) * sizeof(sk_u16);
+}
+
+template <class T, int D>
+int occupancy(int* blocksPerCu) {
+  const size_t smem = smem_bytes(D);
+  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_mma_kernel<T, D>, kPagedThreads, smem));
+  return 0;
+}
+
+template <class T>
+int occupancy_for(int D, int* n) {
+  switch (D) {
+    case 64: return occupancy<T, 64>(n);
+    case 128: return occupancy<T, 128>(n);
+    case 256: return occupancy<T, 256>(n);
+  }
+  return fail("paged_decode", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
+}
+
+template <class T, int D>
+int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
+  const size_t smem = smem_bytes(D);
+  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  hipStream_t stream = (hipStream_t)a->stream;
+  dim3 grid(pl.numChunks * pl.numSegments, a->numKvHeads, a->numSeqs);
+  hipLaunchKernelGGL((paged_decode_mma_kernel<T, D>), grid, dim3(kPagedThreads), smem, stream, p);
+  SK_CHECK_LAUNCH("paged_decode");
+  if (pl.numSegments > 1) {
+    dim3 rgrid(pl.numChunks, a->numKvHeads, a->numSeqs);
+    hipLaunchKernelGGL((paged_attention_reduce_kernel<D, kRows>), rgrid, dim3(kPagedThreads), 0, stream, p);
+    SK_CHECK_LAUNCH("paged_decode_reduce");
+  }
+  return 0;
+}
+
+template <class T>
+int launch_for(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
+  switch (a->headSize) {
+    case 64: return launch_mma<T, 64>(a, pl, p);
+    case 128: return launch_mma<T, 128>(a, pl, p);
+    case 256: return launch_mma<T, 256>(a, pl, p);
+  }
+  return fail("paged_decode", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
+}
+
+}  // namespace
+
+// Segments: among counts that keep segments >= kMinSegmentMma keys, the one whose grid fills the
+// device's resident block slots best (whole waves), preferring fewer segments (less partial traffic).
+int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
+  int bps = 0;
+  const int st = a->dtype == SINKRT_F16 ? occupancy_for<sk_f16>(a->headSize, &bps) : occupancy_for<sk_bf16>(a->headSize, &bps);
+  if (st != 0) return st;
+  if (bps < 1) return fail("paged_decode", "kernel cannot be resident on this device (occupancy 0)", __FILE__, __LINE__);
+  const int G = a->numQueryHeads / a->numKvHeads;
+  pl->R = kRows;
+  pl->numChunks = (G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1) + kRows - 1) / kRows;
+  const long items = (long)a->numSeqs * a->numKvHeads * pl->numChunks;
+  const double slots = (double)bps * (a->computeUnits > 0 ? a->computeUnits : 1);
+  const int grain = keys_per_wave(a->headSize);
+  const int maxKeys = a->maxKeys > 1 ? a->maxKeys : 1;
+  const int most = (maxKeys + kMinSegmentMma - 1) / kMinSegmentMma;
+  int bestS = 1;
+  double bestScore = -1e9;
+  for (int want = 1; want <= most && want <= 512; want++) {
+    PagedPlan t = *pl;
+    sinkrt_paged_args b = *a;
+    b.forceSegments = 0;
+    split_segments(&b, items, want, kMinSegmentMma, grain, &t);
+    const double waves = items * (double)t.numSegments / slots;
+    const double score = waves / ceil(waves) - 0.0005 * t.numSegments;
+    if (score > bestScore + 1e-9) {
+      bestScore = score;
+      bestS = want;
+    }
+  }
+  split_segments(a, items, bestS, kMinSegmentMma, grain, pl);
+  return 0;
+}
+
+int paged_decode_mma_launch(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
+  if (a->dtype == SINKRT_F16) return launch_for<sk_f16>(a, pl, p);
+  if (a->dtype == SINKRT_BF16) return launch_for<sk_bf16>(a, pl, p);
+  return fail("paged_decode", "dtype must be f16 or bf16", __FILE__, __LINE__);
+}
+
+}  // namespace sinkrt
