@@ -35,22 +35,21 @@ interface WorkerHandle {
   terminate(): unknown;
 }
 
-/** Resolves never; rejects with WORKER_DIED when the worker exits or fails on its own. */
-function watchDeath(w: unknown, isClosing: () => boolean): Promise<never> {
-  const p = new Promise<never>((_, reject) => {
-    const died = (why: string) => {
-      if (!isClosing()) reject(new SinkrtError('WORKER_DIED', `engine: the engine worker died (${why})`));
-    };
-    if (isNode) {
-      const nw = w as { on(ev: string, fn: (x: unknown) => void): void };
-      nw.on('exit', (code) => died(`exit code ${String(code)}`));
-      nw.on('error', (e) => died(e instanceof Error ? e.message : String(e)));
-    } else {
-      (w as Worker).addEventListener('error', (ev) => died(ev.message || 'error event'));
-    }
-  });
-  p.catch(() => undefined); // observed through every call instead
-  return p;
+/** Calls `died` once when the worker exits or fails on its own (not through close()). */
+function watchDeath(w: unknown, isClosing: () => boolean, died: (e: SinkrtError) => void): void {
+  let done = false;
+  const fire = (why: string) => {
+    if (done || isClosing()) return;
+    done = true;
+    died(new SinkrtError('WORKER_DIED', `engine: the engine worker died (${why})`));
+  };
+  if (isNode) {
+    const nw = w as { on(ev: string, fn: (x: unknown) => void): void };
+    nw.on('exit', (code) => fire(`exit code ${String(code)}`));
+    nw.on('error', (e) => fire(e instanceof Error ? e.message : String(e)));
+  } else {
+    (w as Worker).addEventListener('error', (ev) => fire(ev.message || 'error event'));
+  }
 }
 
 /** The engine in a worker; this side keeps the ids and the views. */
@@ -58,8 +57,9 @@ export class WorkerEngine implements Engine {
   private readonly ids = new IdTable();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  private dead: unknown = null;
-  private readonly death: Promise<never>;
+  private dead: SinkrtError | null = null;
+  /** Rejecters of the remote calls in flight, settled with WORKER_DIED if the worker dies. */
+  private readonly inFlight = new Set<(e: unknown) => void>();
 
   private constructor(
     private readonly worker: WorkerHandle,
@@ -68,13 +68,26 @@ export class WorkerEngine implements Engine {
     private readonly views: EngineViews,
     readonly config: FullConfig,
   ) {
-    this.death = watchDeath(worker, () => this.closed);
-    this.death.catch((e) => { this.dead = e; });
+    watchDeath(worker, () => this.closed, (e) => {
+      this.dead = e;
+      for (const reject of this.inFlight) reject(e);
+      this.inFlight.clear();
+    });
   }
 
-  /** A remote call that rejects with WORKER_DIED instead of hanging when the worker is gone. */
+  /**
+   * A remote call that rejects with WORKER_DIED instead of hanging when the worker is gone. (Not a
+   * Promise.race against one long-lived promise: each race would leave a reaction on it forever.)
+   */
   private call<T>(p: Promise<T>): Promise<T> {
-    return Promise.race([p, this.death]);
+    if (this.dead !== null) return Promise.reject(this.dead);
+    return new Promise<T>((resolve, reject) => {
+      this.inFlight.add(reject);
+      p.then(
+        (v) => { this.inFlight.delete(reject); resolve(v); },
+        (e) => { this.inFlight.delete(reject); reject(e); },
+      );
+    });
   }
 
   static async create(options: EngineOptions): Promise<WorkerEngine> {
