@@ -22,12 +22,17 @@ export interface BenchSpec {
   newMax: number;
   warmupSteps: number;
   steps: number;
+  /** The timed steps are split into this many equal rounds; each round's mean is reported too. */
+  rounds: number;
   seed: number;
 }
 
 export interface BenchFigures {
   steps: number;
   stepUs: { mean: number; p50: number; p99: number; min: number };
+  /** Mean step time of each round, in order, and their median (robust to a burst of other load). */
+  roundMeansUs: number[];
+  medianRoundMeanUs: number;
   commitUs: { mean: number; p50: number; p99: number };
   memcpyUs: { mean: number };
   meanMetadataBytes: number;
@@ -104,10 +109,15 @@ export function runBenchLoop(ex: EngineExports, memory: WebAssembly.Memory, spec
   }
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const step = stats(acc.step), commit = stats(acc.commit);
+  const per = Math.floor(acc.step.length / spec.rounds);
+  const roundMeansUs = Array.from({ length: spec.rounds }, (_, k) => mean(acc.step.slice(k * per, (k + 1) * per)));
+  const sortedRounds = [...roundMeansUs].sort((a, b) => a - b);
   const memcpy = mean(acc.memcpy);
   return {
     steps: spec.steps,
     stepUs: step,
+    roundMeansUs,
+    medianRoundMeanUs: sortedRounds[sortedRounds.length >> 1],
     commitUs: { mean: commit.mean, p50: commit.p50, p99: commit.p99 },
     memcpyUs: { mean: memcpy },
     meanMetadataBytes: mean(acc.bytes),
