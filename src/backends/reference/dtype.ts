@@ -30,8 +30,12 @@ function toF16(x: number): number {
   return Math.sign(x) * q * ulp;
 }
 
+/**
+ * The value a backend stores for host value x. Host tensors are f32, so x is taken to f32 first:
+ * rounding a double straight to f16 can differ from f32 -> f16 by one ulp at an f32-exact midpoint.
+ */
 export function roundToDtype(x: number, dtype: Dtype): number {
-  if (dtype === 'f16') return toF16(x);
+  if (dtype === 'f16') return toF16(Math.fround(x));
   if (dtype === 'bf16') return toBf16(x);
   return Math.fround(x);
 }
