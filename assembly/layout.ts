@@ -40,6 +40,19 @@
 //                                (H_FINISHED_DROPPED). Valid until the next engine call.
 //   inputTokens     i32[MB * blockSize]  INPUT for addRequest: the prompt's token ids
 //
+// KV GROUPS. Group 0 (full layers) and group 1 (sliding layers, only when slidingWindow W > 0) have
+// their own pools, block tables and slot mappings over one batch. A full-group row holds every
+// block of the sequence; a sliding-group row keeps only blocks with a key the next query can see:
+//
+//   sliding row, blockSize 8, W = 16, a decode at position 40 (it sees keys 25..40):
+//     logical block   0     1     2    |  3     4     5
+//     positions      0-7   8-15  16-23 | 24-31 32-39 40-47
+//     entry           0     0     0    |  17    4     9     (0 = null block: released, every key < 25)
+//
+// So per sequence a full layer's cache holds ceil(L / blockSize) blocks and a sliding layer's at most
+// ceil((W - 1 + chunk) / blockSize) + 1; numBlocks and numSlidingBlocks size the two pools (each
+// full layer's cache tensor has numBlocks blocks, each sliding layer's numSlidingBlocks).
+//
 // INTERNAL (read by tests to check invariants; R = maxRequests)
 //   reqState i32[R] (0 free, 1 waiting, 2 running)   reqExtId, reqNumTokens, reqNumComputed,
 //   reqNumGenerated, reqMaxNew, reqRow i32[R]; rowFull i32[S * MB], rowFullLen i32[S];
