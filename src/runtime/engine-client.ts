@@ -110,15 +110,35 @@ export class WorkerEngine implements Engine {
       worker = w;
     }
     const remote = Comlink.wrap<EngineWorkerApi>(endpoint);
+    // A worker that fails to start (a missing or broken entry file) never answers init: watch for it
+    // during the handshake only, then drop the listeners.
+    let stopWatching = () => {};
+    const startFailure = new Promise<never>((_, reject) => {
+      const fail = (why: unknown) => reject(new SinkrtError('WORKER_DIED', `engine: the engine worker failed to start from ${String(url)} (${why instanceof Error ? why.message : String(why)})`));
+      if (isNode) {
+        const nw = worker as unknown as { once(ev: string, fn: (x: unknown) => void): void; off(ev: string, fn: (x: unknown) => void): void };
+        const onExit = (code: unknown) => fail(`exit code ${String(code)}`);
+        nw.once('error', fail);
+        nw.once('exit', onExit);
+        stopWatching = () => { nw.off('error', fail); nw.off('exit', onExit); };
+      } else {
+        const bw = worker as unknown as Worker;
+        const onError = (ev: ErrorEvent) => fail(ev.message || 'error event');
+        bw.addEventListener('error', onError);
+        stopWatching = () => bw.removeEventListener('error', onError);
+      }
+    });
     try {
       // Handshake (see engine-worker.ts): views only after the worker's init() has grown the memory.
-      const [st, hdr] = await remote.init(module, memory, initArgs(cfg));
+      const [st, hdr] = await Promise.race([remote.init(module, memory, initArgs(cfg)), startFailure]);
+      stopWatching();
       if (st < 0) {
         const h = new Int32Array(memory.buffer, hdr, L.HEADER_WORDS);
         throw statusError(st, h[L.H_ERR_ARG0], h[L.H_ERR_ARG1], { call: 'init' });
       }
       return new WorkerEngine(worker, remote, new EngineViews(memory, hdr), cfg);
     } catch (e) {
+      stopWatching();
       remote[Comlink.releaseProxy]();
       await worker.terminate();
       throw e;

@@ -76,3 +76,12 @@ describe.skipIf(skip)('engine in a worker', () => {
     await e.close();
   });
 });
+
+describe('engine worker start-up', () => {
+  it('a worker entry that does not exist rejects with WORKER_DIED naming it, instead of hanging', async () => {
+    const bad = fileURLToPath(new URL('./no-such-worker.js', import.meta.url));
+    await expect(createEngine({ ...opts, worker: true, workerUrl: bad })).rejects.toMatchObject({
+      name: 'SinkrtError', code: 'WORKER_DIED', message: expect.stringContaining('no-such-worker.js'),
+    });
+  });
+});
