@@ -130,7 +130,32 @@ function writeRows(b: i32, r: i32, row: i32): void {
   st(SAMPLE, b, c + n == ld(REQ_NTOK, r) ? 1 : 0);
 }
 
-/** Writes every metadata array for the current schedule; returns numSeqs. */
+let maxSeq: i32 = 0;
+let tableEntries: i32 = 0;
+
+/** Slots and block-table rows of the sequence at row b, whose tokens start at row t of the batch. */
+@inline function emitSeq(b: i32, r: i32, n: i32, t: i32): void {
+  const row = ld(REQ_ROW, r), c = ld(REQ_NCOMP, r);
+  st(QSL, b, t);
+  if (n == 1) {
+    // A decode: its token goes to the row's last block (ensureBlocks allocated exactly up to it).
+    const off = c & (BS - 1);
+    st(SLOT_MAPPING, t, (ld(ROW_TAIL_F, row) << BS_SHIFT) + off);
+    if (W > 0) st(SLID_SLOT_MAPPING, t, (ld(ROW_TAIL_S, row) << BS_SHIFT) + off);
+  } else {
+    fillSlots(SLOT_MAPPING + (<usize>t << 2), ROW_FULL, row, c, n);
+    if (W > 0) fillSlots(SLID_SLOT_MAPPING + (<usize>t << 2), ROW_SLID, row, c, n);
+  }
+  writeRows(b, r, row);
+  if (c + n > maxSeq) maxSeq = c + n;
+  tableEntries += blocksFor(c + n);
+}
+
+/**
+ * Writes every metadata array for the current schedule; returns numSeqs. Decodes are complete the
+ * moment their row is known (a decode at row b has its one token at batch row b: queryStartLoc[b] = b);
+ * extends and prefills are emitted after, in row order, once their token offsets are known.
+ */
 export function buildMetadata(): i32 {
   let nd = 0, ne = 0, np = 0;
   for (let i = 0; i < schedCount; i++) {
@@ -140,9 +165,10 @@ export function buildMetadata(): i32 {
     st(CLASS, i, cls);
     if (cls == 0) nd++; else if (cls == 1) ne++; else np++;
   }
-  // Positions: a sequence keeps last step's batch row when that row lies inside its class's range
-  // (rows of requests that kept their place need no block-table rewrite); the others fill the free
-  // rows of their range in schedule order.
+  maxSeq = 0; tableEntries = 0;
+  // Rows: a sequence keeps last step's batch row when that row lies inside its class's range (rows of
+  // requests that kept their place need no block-table rewrite); the others fill the free rows of
+  // their range in schedule order.
   const ns = nd + ne + np;
   memory.fill(TAKEN, 0, <usize>ns << 2);
   for (let i = 0; i < schedCount; i++) {
@@ -154,7 +180,9 @@ export function buildMetadata(): i32 {
     const hi = cls == 0 ? nd : (cls == 1 ? nd + ne : ns);
     if (b >= lo && b < hi && ld(M_OWNER, b) == r && ld(M_EPOCH, b) == ld(REQ_EPOCH, r) && ld(TAKEN, b) == 0) {
       st(TAKEN, b, 1);
-      placeSeq(b, r, ld(SCHED_NEW, i));
+      const n = ld(SCHED_NEW, i);
+      placeSeq(b, r, n);
+      if (cls == 0) emitSeq(b, r, 1, b);
       st(CLASS, i, -1);
     }
   }
@@ -162,38 +190,31 @@ export function buildMetadata(): i32 {
   for (let i = 0; i < schedCount; i++) {
     const cls = ld(CLASS, i);
     if (cls < 0) continue;
+    const r = ld(SCHED_REQ, i), n = ld(SCHED_NEW, i);
     let b: i32;
-    if (cls == 0) { while (ld(TAKEN, cur0) != 0) cur0++; b = cur0++; }
-    else if (cls == 1) { while (ld(TAKEN, cur1) != 0) cur1++; b = cur1++; }
-    else { while (ld(TAKEN, cur2) != 0) cur2++; b = cur2++; }
-    placeSeq(b, ld(SCHED_REQ, i), ld(SCHED_NEW, i));
-  }
-  let t = 0, maxQ = 0, maxDq = 0, maxSeq = 0, tableEntries = 0;
-  for (let b = 0; b < ns; b++) {
-    st(QSL, b, t);
-    const r = ld(SEQ_SLOT, b), row = ld(REQ_ROW, r);
-    const n = ld(QUERY_LENS, b), c = ld(CTX_LENS, b);
-    if (n == 1) {
-      // A decode: its token goes to the row's last block (ensureBlocks allocated exactly up to it).
-      const off = c & (BS - 1);
-      st(SLOT_MAPPING, t, (ld(ROW_TAIL_F, row) << BS_SHIFT) + off);
-      if (W > 0) st(SLID_SLOT_MAPPING, t, (ld(ROW_TAIL_S, row) << BS_SHIFT) + off);
-    } else {
-      fillSlots(SLOT_MAPPING + (<usize>t << 2), ROW_FULL, row, c, n);
-      if (W > 0) fillSlots(SLID_SLOT_MAPPING + (<usize>t << 2), ROW_SLID, row, c, n);
+    if (cls == 0) {
+      while (ld(TAKEN, cur0) != 0) cur0++;
+      b = cur0++;
+      placeSeq(b, r, n);
+      emitSeq(b, r, 1, b);
+      continue;
     }
-    writeRows(b, r, row);
+    if (cls == 1) { while (ld(TAKEN, cur1) != 0) cur1++; b = cur1++; }
+    else { while (ld(TAKEN, cur2) != 0) cur2++; b = cur2++; }
+    placeSeq(b, r, n);
+  }
+  let t = nd, maxQ = nd > 0 ? 1 : 0;
+  for (let b = nd; b < ns; b++) {
+    const n = ld(QUERY_LENS, b);
+    emitSeq(b, ld(SEQ_SLOT, b), n, t);
     t += n;
     if (n > maxQ) maxQ = n;
-    if (b < nd && n > maxDq) maxDq = n;
-    if (c + n > maxSeq) maxSeq = c + n;
-    tableEntries += blocksFor(c + n);
   }
   st(QSL, ns, t);
   numSeqs = ns;
   hset(H_NUM_SEQS, ns); hset(H_NUM_TOKENS, t);
   hset(H_NUM_DECODES, nd); hset(H_NUM_EXTENDS, ne); hset(H_NUM_PREFILLS, np);
-  hset(H_MAX_QUERY_LEN, maxQ); hset(H_MAX_DECODE_QUERY_LEN, maxDq); hset(H_MAX_SEQ_LEN, maxSeq);
+  hset(H_MAX_QUERY_LEN, maxQ); hset(H_MAX_DECODE_QUERY_LEN, nd > 0 ? 1 : 0); hset(H_MAX_SEQ_LEN, maxSeq);
   const groups = W > 0 ? 2 : 1;
   hset(H_METADATA_BYTES, ((ns + 1) + 5 * ns + groups * (t + tableEntries)) << 2);
   return ns;

@@ -70,6 +70,13 @@ export function rowRelease(row: i32): void {
   st(ROW_FREE, rowFreeTop++, row);
 }
 
+/** Whether slidingTrim(row, c) would release a block. */
+@inline export function slidingTrimDue(row: i32, c: i32): bool {
+  if (W == 0) return false;
+  const firstVisible = c - W + 1;
+  return firstVisible > 0 && (firstVisible >> BS_SHIFT) > ld(ROW_SLID_START, row);
+}
+
 /** Releases the sliding blocks no query from position `c` on can see. */
 export function slidingTrim(row: i32, c: i32): void {
   const firstVisible = c - W + 1;

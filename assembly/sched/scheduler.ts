@@ -16,10 +16,10 @@
 // Every request is always in exactly one place: the free stack, the waiting queue, or the running
 // list; it leaves only by commit() (generated maxNewTokens), abort() or finish().
 
-import { S, T, W, BS_SHIFT, carve, ld, st, hset, hadd, blocksFor } from '../state';
+import { S, T, W, BS, BS_SHIFT, carve, ld, st, hset, hadd, blocksFor } from '../state';
 import { REQ_RUNNING, H_NUM_PREEMPTED, H_PREEMPTIONS, H_PREFIX_HIT_TOKENS } from '../layout';
 import { pool } from '../kv/pool';
-import { rowAcquire, rowRelease, ensureBlocks } from '../kv/tables';
+import { rowAcquire, rowRelease, ensureBlocks, slidingTrimDue } from '../kv/tables';
 import {
   REQ_STATE, REQ_NTOK, REQ_NCOMP, REQ_ROW, REQ_EPOCH, REQ_SCHED, waitHead, waitRemove, waitPushFront,
   prefixHitBlocks, hitFreeCost, applyHit,
@@ -85,7 +85,11 @@ function preemptLast(): i32 {
 /** Gets blocks for `n` more tokens of running request r, preempting from the back; false if r itself went. */
 function fitRunning(r: i32, n: i32): bool {
   const c = ld(REQ_NCOMP, r);
-  while (!ensureBlocks(ld(REQ_ROW, r), c, c + n)) {
+  const row = ld(REQ_ROW, r);
+  // Most decodes need nothing: their token lands in the last block (c is not on a block boundary)
+  // and no sliding block has fallen out of the window since the last step.
+  if (n == 1 && (c & (BS - 1)) != 0 && !slidingTrimDue(row, c)) return true;
+  while (!ensureBlocks(row, c, c + n)) {
     if (preemptLast() == r) return false;
   }
   return true;
