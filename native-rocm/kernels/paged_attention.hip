@@ -260,7 +260,7 @@ int launch(const sinkrt_paged_args* a, const PagedPlan& pl, PagedParams& p) {
   hipLaunchKernelGGL((paged_attention_kernel<T, D, R>), grid, dim3(kThreads), 0, stream, p);
   SK_CHECK_LAUNCH("paged_attention");
   if (pl.numSegments > 1) {
-    dim3 rgrid(pl.numChunks, a->numKvHeads, a->numSeqs);
+    dim3 rgrid(pl.numChunks * pl.R, a->numKvHeads, a->numSeqs);
     hipLaunchKernelGGL((paged_attention_reduce_kernel<D, R>), rgrid, dim3(kThreads), 0, stream, p);
     SK_CHECK_LAUNCH("paged_attention_reduce");
   }

@@ -47,6 +47,8 @@ inline size_t workspace_bytes(const sinkrt_paged_args* a, const PagedPlan& pl) {
 
 // Segment length from a wanted segment count: at least minSeg keys, a multiple of `grain`; the real
 // count follows from the length. forceSegments (tests, bench) overrides the wish.
+constexpr int kMaxSegments = 512;
+
 inline void split_segments(const sinkrt_paged_args* a, long items, int want, int minSeg, int grain, PagedPlan* pl) {
   (void)items;
   const int maxKeys = a->maxKeys > 1 ? a->maxKeys : 1;
@@ -56,6 +58,7 @@ inline void split_segments(const sinkrt_paged_args* a, long items, int want, int
     if (S > most) S = most;
   }
   if (S < 1) S = 1;
+  if (S > kMaxSegments) S = kMaxSegments;
   int segLen = (maxKeys + S - 1) / S;
   segLen = (segLen + grain - 1) / grain * grain;
   pl->numSegments = (maxKeys + segLen - 1) / segLen;
@@ -99,29 +102,56 @@ __device__ __forceinline__ float finish_row(float acc, float m, float l, float s
 }
 
 
-// Merges the split-KV segments of each row and counts the sink once.
+// Block-wide max / sum over kPagedThreads threads (wave-size agnostic); every thread gets the result.
+template <bool IsMax>
+__device__ __forceinline__ float block_reduce(float v, float* scratch) {
+  constexpr int WAVE = SINKRT_WAVE, NW = kPagedThreads / WAVE;
+#pragma unroll
+  for (int m = WAVE / 2; m >= 1; m >>= 1) {
+    const float o = sk_shfl_xor(v, m);
+    v = IsMax ? fmaxf(v, o) : v + o;
+  }
+  __syncthreads();
+  if (threadIdx.x % WAVE == 0) scratch[threadIdx.x / WAVE] = v;
+  __syncthreads();
+  v = scratch[0];
+#pragma unroll
+  for (int w = 1; w < NW; w++) v = IsMax ? fmaxf(v, scratch[w]) : v + scratch[w];
+  return v;
+}
+
+// Merges the split-KV segments of one row (block = one row of one work item) and counts the sink
+// once. Segment weights 2^(m_s - m) are computed once into shared memory, then each thread sums its
+// dims over the segments with independent loads (no serial latency chain over segments).
 template <int D, int R>
 __global__ void __launch_bounds__(kPagedThreads) paged_attention_reduce_kernel(PagedParams p) {
-  const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y, chunk = blockIdx.x;
+  __shared__ float sF[kMaxSegments];
+  __shared__ float scratch[kPagedThreads / 32];
+  const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y, chunk = blockIdx.x / R, r = blockIdx.x % R;
   RowRange rr;
-  if (!row_range(p, seq, chunk, R, rr)) return;
+  if (!row_range(p, seq, chunk, R, rr) || r >= rr.rowsHere) return;
   const size_t item = ((size_t)blockIdx.z * gridDim.y + blockIdx.y) * p.numChunks + chunk;
   const int S = p.numSegments;
-  for (int e = threadIdx.x; e < rr.rowsHere * D; e += kPagedThreads) {
-    const int r = e / D, d = e % D;
-    const int row = rr.rowBase + r, t = row / p.G, h = kvh * p.G + row % p.G;
-    const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
-    float m = -INFINITY;
-    for (int s = 0; s < S; s++) m = fmaxf(m, p.partialML[((item * S + s) * R + r) * 2]);
-    float l = 0.f, acc = 0.f;
-    const float mUse = m == -INFINITY ? 0.f : m;
-    for (int s = 0; s < S; s++) {
-      const size_t base = (item * S + s) * R + r;
-      const float f = exp2f(p.partialML[base * 2] - mUse);
-      l += p.partialML[base * 2 + 1] * f;
-      acc += p.partialO[base * D + d] * f;
-    }
-    const size_t outRow = (size_t)(rr.qStart + t) * p.numQueryHeads + h;
+  float m = -INFINITY;
+  for (int s = threadIdx.x; s < S; s += kPagedThreads) m = fmaxf(m, p.partialML[((item * S + s) * R + r) * 2]);
+  m = block_reduce<true>(m, scratch);
+  const float mUse = m == -INFINITY ? 0.f : m;
+  float l = 0.f;
+  for (int s = threadIdx.x; s < S; s += kPagedThreads) {
+    const size_t base = (item * S + s) * R + r;
+    const float f = exp2f(p.partialML[base * 2] - mUse);
+    sF[s] = f;
+    l += p.partialML[base * 2 + 1] * f;
+  }
+  l = block_reduce<false>(l, scratch);  // its barriers also publish sF
+  const int row = rr.rowBase + r, t = row / p.G, h = kvh * p.G + row % p.G;
+  const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
+  const size_t outRow = (size_t)(rr.qStart + t) * p.numQueryHeads + h;
+  for (int d = threadIdx.x; d < D; d += kPagedThreads) {
+    float acc = 0.f;
+    const float* po = p.partialO + (item * S * R + r) * D + d;
+#pragma unroll 8
+    for (int s = 0; s < S; s++) acc += po[(size_t)s * R * D] * sF[s];
     float* lseOut = (d == 0 && p.lse) ? p.lse + outRow : nullptr;
     p.output[outRow * D + d] = finish_row(acc, m, l, sink2, lseOut);
   }

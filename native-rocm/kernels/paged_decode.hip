@@ -255,7 +255,7 @@ int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParam
   hipLaunchKernelGGL((paged_decode_mma_kernel<T, D>), grid, dim3(kPagedThreads), smem, stream, p);
   SK_CHECK_LAUNCH("paged_decode");
   if (pl.numSegments > 1) {
-    dim3 rgrid(pl.numChunks, a->numKvHeads, a->numSeqs);
+    dim3 rgrid(pl.numChunks * pl.R, a->numKvHeads, a->numSeqs);
     hipLaunchKernelGGL((paged_attention_reduce_kernel<D, kRows>), rgrid, dim3(kPagedThreads), 0, stream, p);
     SK_CHECK_LAUNCH("paged_decode_reduce");
   }

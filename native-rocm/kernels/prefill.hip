@@ -49,8 +49,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
   constexpr int VPR = D / 8;  // 16-byte vectors per row
   extern __shared__ __align__(16) sk_u16 smem[];
   sk_u16* Qs = smem;
-  sk_u16* Ks = Qs + BM * LD;
-  sk_u16* Vs = Ks + KT * LD;
+  sk_u16* Ks = Qs + BM * LD;  // two buffers of [K tile, V tile]
 
   const int tid = threadIdx.x, w = tid / WAVE;
   const int seq = p.seqBegin + blockIdx.z, h = blockIdx.y, kvh = h / p.G;
@@ -89,24 +88,36 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
   const int hi = min(qLen, q0 + BM);
   int lo = p.window > 0 ? max(0, q0 - p.window + 1) : 0;
   lo = lo / KT * KT;
-  for (int kt = lo; kt < hi; kt += KT) {
+  // K/V tiles are double-buffered: tile i+1 is copied (asynchronously where cp.async exists) while
+  // tile i is computed.
+  auto load_tile = [&](int kt, int b) {
+    sk_u16* Kb = Ks + b * 2 * KT * LD;
+    sk_u16* Vb = Kb + KT * LD;
     for (int idx = tid; idx < KT * VPR; idx += kThreads) {
       const int r = idx / VPR, cc = idx % VPR;
-      uint4 kv = make_uint4(0, 0, 0, 0), vv = kv;
-      if (kt + r < qLen) {
-        const size_t off = ((size_t)(qStart + kt + r) * Hkv + kvh) * D + cc * 8;
-        kv = *reinterpret_cast<const uint4*>(p.key + off);
-        vv = *reinterpret_cast<const uint4*>(p.value + off);
-      }
-      *reinterpret_cast<uint4*>(Ks + r * LD + cc * 8) = kv;
-      *reinterpret_cast<uint4*>(Vs + r * LD + cc * 8) = vv;
+      const bool valid = kt + r < qLen;
+      const size_t off = valid ? ((size_t)(qStart + kt + r) * Hkv + kvh) * D + cc * 8 : 0;
+      sk_copy16_async(Kb + r * LD + cc * 8, p.key + off, valid);
+      sk_copy16_async(Vb + r * LD + cc * 8, p.value + off, valid);
+    }
+    sk_copy_commit();
+  };
+  if (lo < hi) load_tile(lo, 0);
+  for (int kt = lo, buf = 0; kt < hi; kt += KT, buf ^= 1) {
+    if (kt + KT < hi) {
+      load_tile(kt + KT, buf ^ 1);
+      sk_copy_wait<1>();
+    } else {
+      sk_copy_wait<0>();
     }
     __syncthreads();
+    const sk_u16* Kt = Ks + buf * 2 * KT * LD;
+    const sk_u16* Vt = Kt + KT * LD;
     const bool waveActive = kt <= w0 + 15 && w0 < qLen && (p.window == 0 || kt + KT - 1 > w0 - p.window);
     if (waveActive) {
       float s[KT / 16][kSElems];
 #pragma unroll
-      for (int j = 0; j < KT / 16; j++) qk<T, D>(s[j], qf, Ks, LD, j * 16);
+      for (int j = 0; j < KT / 16; j++) qk<T, D>(s[j], qf, Kt, LD, j * 16);
       const bool needMask = kt + KT - 1 > w0 || kt + KT > qLen || (p.window > 0 && kt <= w0 + 15 - p.window);
 #pragma unroll
       for (int j = 0; j < KT / 16; j++)
@@ -149,7 +160,7 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
           s[j][i] = e;
           l[s_slot(i)] += e;
         }
-        pv<T, D>(o, s[j], Vs, LD, j * 16);
+        pv<T, D>(o, s[j], Vt, LD, j * 16);
       }
     }
     __syncthreads();
@@ -188,7 +199,7 @@ template <class T, int D>
 int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   const int wave = a->waveSize > 0 ? a->waveSize : 32;
   const int BM = (kThreads / wave) * 16;
-  const size_t smem = (size_t)(BM + 2 * key_tile(D)) * row_pad(D) * sizeof(sk_u16);
+  const size_t smem = (size_t)(BM + 4 * key_tile(D)) * row_pad(D) * sizeof(sk_u16);
   SK_CHECK(hipFuncSetAttribute((const void*)prefill_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   dim3 grid((a->maxQueryLen + BM - 1) / BM, a->numQueryHeads, a->numSeqs);
   hipLaunchKernelGGL((prefill_kernel<T, D>), grid, dim3(kThreads), smem, (hipStream_t)a->stream, p);
