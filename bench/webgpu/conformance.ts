@@ -2,6 +2,7 @@
 // runs the shared table of batch shapes (test/helpers) through the AttentionBackend interface
 // against the float64 reference, for every dtype the adapter offers, and prints one line per case.
 //   node dist/bench/webgpu/conformance.js [--json out.json] [--only name-substring] [--backend vulkan]
+//     [--variant auto|workgroup|subgroup]   (paged_decode variant)
 // Exit code 1 when any case fails.
 
 import { writeFileSync } from 'node:fs';
@@ -18,9 +19,10 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
-  const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk() });
+  const variant = (arg('variant') ?? 'auto') as 'auto' | 'workgroup' | 'subgroup';
+  const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeVariant: variant });
   const info = backend.describe();
-  console.log(`adapter: ${JSON.stringify(info.adapter)} f16=${info.f16} subgroupMinSize=${info.subgroupMinSize}`);
+  console.log(`adapter: ${JSON.stringify(info.adapter)} f16=${info.f16} subgroupMinSize=${info.subgroupMinSize} subgroupSize=${info.subgroupSize} decodeVariant=${variant}`);
   const dtypes: Dtype[] = backend.f16 ? ['f32', 'f16'] : ['f32'];
   const only = arg('only');
   const results: CaseResult[] = [];

@@ -61,9 +61,11 @@ function decodeMeta(batch: number, context: number, poolBlocks: number, r: () =>
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
+  // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
+  const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
   const targets = (arg('targets') ?? '1024').split(',').map(Number);
+  const variants = (arg('variants') ?? 'auto').split(',') as Array<'auto' | 'workgroup' | 'subgroup'>;
   const dtype = device.features.has('shader-f16') ? 'f16' : 'f32';
   const elt = dtype === 'f16' ? 2 : 4;
   const info = adapter.info;
@@ -81,8 +83,10 @@ async function main(): Promise<void> {
   const maxNeed = Math.max(...batches) * Math.ceil(Math.max(...contexts) / BS);
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
-  for (const target of targets) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target });
+  let backendInfo: unknown = null;
+  for (const variant of variants) for (const target of targets) {
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant });
+    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize };
     const cache = (await backend.createCache({ numBlocks: poolBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype })) as WebGpuKvCache;
     await fillRandom(device, cache.keyBuffer, 1);
     await fillRandom(device, cache.valueBuffer, 2);
@@ -116,7 +120,7 @@ async function main(): Promise<void> {
         const bwNo = kvBytes / (ms.noSinks / 1e3);
         const bwS = kvBytes / (ms.sinks / 1e3);
         const row = {
-          target, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > poolBlocks,
+          variant, target, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > poolBlocks,
           msNoSinks: ms.noSinks, msSinks: ms.sinks,
           bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
           fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -124,7 +128,7 @@ async function main(): Promise<void> {
         };
         rows.push(row);
         console.log(
-          `target ${String(target).padStart(5)} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+          `${variant.padEnd(9)} target ${String(target).padStart(5)} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
             `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
             `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
         );
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
   if (json) {
     writeFileSync(json, JSON.stringify({
       bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
-      config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia' },
+      config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
       baseline: { name: 'copy shader (bytes read + written)', ...copy },
       rows,
     }, null, 1));

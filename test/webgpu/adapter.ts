@@ -1,5 +1,5 @@
 // Shared by the WebGPU suites: one probe of the Node adapter (Dawn over Vulkan; lavapipe in CI).
-import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { createWebGpuBackend, type WebGpuBackend, type WebGpuBackendOptions } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
 
 export interface AdapterProbe {
@@ -19,7 +19,7 @@ export async function probeAdapter(): Promise<AdapterProbe> {
   }
 }
 
-export async function createNodeBackend(opts: { decodeTargetWorkgroups?: number; decodeMinSegmentTiles?: number } = {}): Promise<WebGpuBackend> {
+export async function createNodeBackend(opts: Partial<Omit<WebGpuBackendOptions, 'shaders'>> = {}): Promise<WebGpuBackend> {
   const { device } = await createNodeDevice();
   return createWebGpuBackend(device, { shaders: loadShadersFromDisk(), ...opts });
 }

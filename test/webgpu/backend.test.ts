@@ -107,18 +107,40 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     expect(backend.pipelines.compiled).toBe(compiled + 1);
   });
 
-  it('counts the sink once for any number of split-KV segments', async () => {
-    const shape = shapeByName('decode-gptoss-large-sinks');
-    const c = buildCase(shape, 'f32');
-    for (const [target, minTiles] of [[1, 1], [64, 1], [4096, 1]] as const) {
-      const b = await createNodeBackend({ decodeTargetWorkgroups: target, decodeMinSegmentTiles: minTiles });
-      try {
-        const r = await runCase(b, shape, 'f32', c);
-        expect(r.selection?.decode.kernel).toBe('paged_decode');
-        expect(r.problems, `target ${target}`).toEqual([]);
-      } finally {
-        await b.close();
+  // Both paged_decode variants (the subgroup one is 'auto' wherever the subgroup size is fixed, as on
+  // lavapipe and NVIDIA; the workgroup one serves the other adapters), with 1 to many segments.
+  for (const variant of ['workgroup', 'subgroup'] as const) {
+    it(`paged_decode (${variant} variant) counts the sink once for any number of split-KV segments`, async (ctx) => {
+      const probeB = await createNodeBackend();
+      const fixed = probeB.subgroupSize;
+      await probeB.close();
+      if (variant === 'subgroup' && fixed === 0) ctx.skip(); // adapter without a fixed subgroup size
+      const shape = shapeByName('decode-gptoss-large-sinks');
+      const c = buildCase(shape, 'f32');
+      for (const target of [1, 64, 4096]) {
+        const b = await createNodeBackend({ decodeTargetWorkgroups: target, decodeMinSegmentTiles: 1, decodeVariant: variant });
+        try {
+          const r = await runCase(b, shape, 'f32', c);
+          expect(r.selection?.decode.kernel).toBe('paged_decode');
+          expect(r.problems, `target ${target}`).toEqual([]);
+        } finally {
+          await b.close();
+        }
       }
+    });
+  }
+
+  it('paged_decode workgroup variant passes the decode shapes (window, h128, h256 softcap, ordered blocks)', async () => {
+    const b = await createNodeBackend({ decodeVariant: 'workgroup' });
+    try {
+      for (const name of ['decode-gptoss-window-128', 'decode-mha-no-sinks-h128', 'mixed-h256-softcap', 'decode-ordered-blocks-no-sinks-window']) {
+        for (const dtype of probe.f16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+          const r = await runCase(b, shapeByName(name), dtype);
+          expect(r.problems, `${name} ${dtype}`).toEqual([]);
+        }
+      }
+    } finally {
+      await b.close();
     }
   });
 

@@ -23,6 +23,8 @@ export interface WebGpuBackendOptions {
   decodeTargetWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
+  /** paged_decode variant: 'auto' (default) takes the subgroup variant where the subgroup size is fixed. */
+  decodeVariant?: 'auto' | 'workgroup' | 'subgroup';
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -66,6 +68,8 @@ export class WebGpuBackend implements AttentionBackend {
   readonly capabilities: BackendCapabilities;
   readonly f16: boolean;
   readonly subgroupMinSize: number;
+  /** Fixed subgroup size (min == max), else 0. */
+  readonly subgroupSize: number;
   readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
   private readonly sinks = new WeakMap<Float32Array, GPUBuffer>();
@@ -88,9 +92,11 @@ export class WebGpuBackend implements AttentionBackend {
       throw new SinkrtError('E_ADAPTER', `device limit maxComputeInvocationsPerWorkgroup = ${lim.maxComputeInvocationsPerWorkgroup} is below 256`);
     }
     this.f16 = device.features.has('shader-f16');
-    const info = (device as unknown as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+    const info = (device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
     const sgOk = opts.useSubgroups !== false && device.features.has('subgroups' as GPUFeatureName);
     this.subgroupMinSize = sgOk ? (info?.subgroupMinSize ?? 0) : 0;
+    const sgMax = sgOk ? (info?.subgroupMaxSize ?? 0) : 0;
+    this.subgroupSize = this.subgroupMinSize === sgMax && (sgMax & (sgMax - 1)) === 0 ? sgMax : 0;
     const dtypes: Dtype[] = this.f16 ? ['f32', 'f16'] : ['f32'];
     const common = { supportsSink: true, supportsSlidingWindow: true, supportsSoftcap: true, headSizes: HEAD_SIZES, blockSizes: BLOCK_SIZES, dtypes };
     this.capabilities = {
@@ -113,6 +119,8 @@ export class WebGpuBackend implements AttentionBackend {
       pipelines: this.pipelines,
       pool: this.pool,
       subgroupMinSize: this.subgroupMinSize,
+      subgroupSize: this.subgroupSize,
+      decodeVariant: opts.decodeVariant ?? 'auto',
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
@@ -129,6 +137,7 @@ export class WebGpuBackend implements AttentionBackend {
       features: [...this.device.features].sort(),
       f16: this.f16,
       subgroupMinSize: this.subgroupMinSize,
+      subgroupSize: this.subgroupSize,
       limits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize },
       pipelinesCompiled: this.pipelines.compiled,
       lost: this.lost,

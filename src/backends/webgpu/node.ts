@@ -75,9 +75,12 @@ export async function createNodeDevice(opts: NodeDeviceOptions = {}): Promise<No
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  const options = [...(opts.dawnOptions ?? [])];
+  const options = (opts.dawnOptions ?? []).filter((o) => !o.startsWith('enable-dawn-features='));
   if (opts.backend) options.push(`backend=${opts.backend}`);
-  if (opts.enableF16OnNvidia !== false) options.push('enable-dawn-features=vulkan_enable_f16_on_nvidia');
+  // Dawn takes one enable-dawn-features option: merge the caller's toggles with the f16 one.
+  const enable = (opts.dawnOptions ?? []).filter((o) => o.startsWith('enable-dawn-features=')).map((o) => o.slice('enable-dawn-features='.length));
+  if (opts.enableF16OnNvidia !== false) enable.push('vulkan_enable_f16_on_nvidia');
+  if (enable.length > 0) options.push(`enable-dawn-features=${enable.join(',')}`);
   const gpu = mod.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new SinkrtError('E_NO_ADAPTER', `Dawn found no WebGPU adapter (options: ${options.join(' ') || 'none'})`);

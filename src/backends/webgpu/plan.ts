@@ -120,8 +120,7 @@ export interface SegmentPlan {
  * Split-KV plan of paged_decode: enough workgroups to fill the GPU (targetWorkgroups), but no
  * segment shorter than minSegTiles tiles (each segment costs a partial write and a merge).
  */
-export function planSegments(meta: StepMetadata, layer: LayerConfig, targetWorkgroups: number, minSegTiles: number): SegmentPlan {
-  const tile = tileOf(layer.headSize);
+export function planSegments(meta: StepMetadata, layer: LayerConfig, tile: number, targetWorkgroups: number, minSegTiles: number): SegmentPlan {
   let maxTiles = 1;
   for (let s = 0; s < meta.numDecodes; s++) {
     let keys = meta.seqLens[s];

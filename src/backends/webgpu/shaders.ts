@@ -7,7 +7,7 @@
 
 import { SinkrtError } from '../types.js';
 
-export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_reduce', 'unified_attention'] as const;
+export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_reduce', 'unified_attention'] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 /** The text of every file in shaders/, by name without `.wgsl`. */
 export type ShaderSources = Record<ShaderName, string>;

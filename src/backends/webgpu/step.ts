@@ -26,6 +26,10 @@ export interface StepContext {
   pool: BufferPool;
   /** Smallest subgroup size the adapter guarantees (0 = no subgroups). */
   subgroupMinSize: number;
+  /** Fixed subgroup size (min == max), 0 when unknown or variable: enables paged_decode_sg. */
+  subgroupSize: number;
+  /** Which paged_decode variant to use: 'auto' (subgroup variant where subgroupSize is fixed). */
+  decodeVariant: 'auto' | 'workgroup' | 'subgroup';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
   rolled: boolean;
   decodeTargetWorkgroups: number;
@@ -132,17 +136,26 @@ export async function prepareStep(
   const attention: Dispatch[] = [];
   let segments: SegmentPlan | null = null;
   if (useFastDecode) {
-    segments = planSegments(meta, layer, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
-    const QKR = ceilDiv(G * TILE, WG);
-    const TG = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, WG / (G * D4)))));
-    const PVR = ceilDiv(TG * G * D4, WG);
-    const LD = (TILE * D4) / WG;
-    const sg = ctx.subgroupMinSize >= TILE;
-    const decode = await pipelines.get('paged_decode', {
-      ...base,
-      flags: { SUBGROUPS: sg },
-      constants: { D4, KD4P: D4 + 1, G, TILE, WG, QKR, TG, PVR, LD },
-    });
+    const SG = ctx.subgroupSize;
+    const useSg = ctx.decodeVariant !== 'workgroup' && SG >= 4 && G <= 8;
+    if (ctx.decodeVariant === 'subgroup' && !useSg) throw new Error(`paged_decode_sg needs a fixed subgroup size (have ${SG}) and G <= 8 (have ${G})`);
+    segments = planSegments(meta, layer, useSg ? SG : TILE, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+    let decode: GPUComputePipeline;
+    if (useSg) {
+      const CL = Math.min(D4, SG);
+      decode = await pipelines.get('paged_decode_sg', { ...base, flags: { SUBGROUPS: true }, constants: { SG, D4, G, CL, CPL: D4 / CL, TGW: SG / CL } });
+    } else {
+      const QKR = ceilDiv(G * TILE, WG);
+      const TG = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, WG / (G * D4)))));
+      const PVR = ceilDiv(TG * G * D4, WG);
+      const LD = (TILE * D4) / WG;
+      const sg = ctx.subgroupMinSize >= TILE;
+      decode = await pipelines.get('paged_decode', {
+        ...base,
+        flags: { SUBGROUPS: sg },
+        constants: { D4, KD4P: D4 + 1, G, TILE, WG, QKR, TG, PVR, LD },
+      });
+    }
     const reduce = await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
     const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
     const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
