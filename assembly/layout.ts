@@ -57,8 +57,8 @@
 //   reqState i32[R] (0 free, 1 waiting, 2 running)   reqExtId, reqNumTokens, reqNumComputed,
 //   reqNumGenerated, reqMaxNew, reqRow i32[R]; rowFull i32[S * MB], rowFullLen i32[S];
 //   rowSliding i32[S * MB], rowSlidingLen i32[S] (logical length), rowSlidingStart i32[S] (first live);
-//   blocksFull / blocksSliding: one 32-byte record per block (kv/pool.ts): prev, next, refcount,
-//   pad, hash u64, pad; runList i32[S].
+//   blocksFull / blocksSliding: one 16-byte record per block (kv/pool.ts): ringPos, refcount,
+//   hash u64; runList i32[S].
 
 export const MAGIC: i32 = 0x534b5254;
 export const LAYOUT_VERSION: i32 = 1;
@@ -142,11 +142,10 @@ export const H_FINISHED_DROPPED: i32 = 66;
 // words 67..79 are reserved for growth.
 
 // Block record (kv/pool.ts): byte size and byte offsets of its fields.
-export const BLOCK_BYTES: i32 = 32;
-export const BLK_PREV: i32 = 0;
-export const BLK_NEXT: i32 = 4;
-export const BLK_REFCOUNT: i32 = 8;
-export const BLK_HASH: i32 = 16;
+export const BLOCK_BYTES: i32 = 16;
+export const BLK_RING_POS: i32 = 0;
+export const BLK_REFCOUNT: i32 = 4;
+export const BLK_HASH: i32 = 8;
 
 // Why a request ended (finishedReasons).
 export const FINISH_LENGTH: i32 = 1;

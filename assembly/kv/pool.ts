@@ -1,20 +1,24 @@
 // Block pool of one KV layer group: reference counts, one free queue, and the prefix-cache map.
 //
-// Free queue (doubly linked over block ids, O(1) push/pop/remove). It holds every block with
-// refcount 0: never-used blocks and cached ones (refcount 0 but still registered under a content
-// hash). Allocation pops the head. A freed block without a hash is pushed at the head (reused first,
-// so cached content survives longer); a freed block with a hash is pushed at the tail. So the head
-// side is evicted first: least recently used cached blocks go before more recent ones. Popping a
-// cached block evicts its hash. A prefix hit on a free cached block "touches" it: it leaves the queue
-// and its refcount goes to 1; on a held block only its refcount rises (shared).
+// Free queue. It holds every block with refcount 0: never-used blocks and cached ones (refcount 0 but
+// still registered under a content hash). Allocation takes the head. A freed block without a hash is
+// put at the head (reused first, so cached content survives longer); a freed block with a hash at the
+// tail. So the head side is evicted first: least recently used cached blocks go before more recent
+// ones. Taking a cached block evicts its hash. A prefix hit on a free cached block "touches" it: it
+// leaves the queue and its refcount goes to 1; on a held block only its refcount rises (shared).
 //
-// Memory (one record per block, one bucket per map entry, so that each block operation touches one
-// cache line of the block and one of the map; block ids of a busy pool are scattered, so a layout of
-// separate arrays would cost a cache miss per field):
+// The queue is a ring of block ids with lazy removal, not a linked list: a block's record keeps the
+// ring position of its live entry (ringPos); touching a block just clears ringPos, leaving a stale
+// entry that allocation skips. Allocation then reads the ring sequentially and the records of the
+// blocks it takes independently of each other (a linked list makes each pop wait for the previous
+// block's record: a chain of cache misses when cached blocks are evicted in bulk). The ring has room
+// for 2 * numBlocks entries; when stale entries fill it, one pass keeps the live ones in order.
+// Positions are i32 counters that may wrap; ringPos stores them masked to 30 bits (-1 = not queued),
+// unique among entries in the ring since its window is far shorter than 2^30.
 //
-//   block record, 32 bytes (BLOCK_BYTES), at blocks + id * 32:
-//     +0 prev i32 | +4 next i32 | +8 refcount i32 | +12 (pad) | +16 hash u64 (0 = none) | +24 (pad)
-//   map bucket, 16 bytes, at map + i * 16:   +0 hash u64 | +8 block i32 (-1 = empty) | +12 (pad)
+// Memory (one 16-byte record per block, one 16-byte bucket per map entry):
+//   block record at blocks + id * 16:  +0 ringPos i32 | +4 refcount i32 | +8 hash u64 (0 = none)
+//   map bucket at map + i * 16:        +0 hash u64 | +8 block i32 (-1 = empty) | +12 (pad)
 //
 // Map: open addressing, linear probing, capacity a power of two >= 2 * numBlocks; the key sits in
 // the bucket, so probing never touches block records. Deletion shifts later entries back (no
@@ -24,8 +28,10 @@
 // with refcount > 0; free + used = numBlocks - reserved (the sliding group reserves block 0, the null
 // block, which is never in the queue and never allocated).
 
-import { carve } from '../state';
-import { BLOCK_BYTES, BLK_PREV, BLK_NEXT, BLK_REFCOUNT, BLK_HASH } from '../layout';
+import { carve, ld, st } from '../state';
+import { BLOCK_BYTES, BLK_RING_POS, BLK_REFCOUNT, BLK_HASH } from '../layout';
+
+const POS_MASK: i32 = 0x3fffffff;
 
 @unmanaged
 export class Pool {
@@ -33,12 +39,13 @@ export class Pool {
   reserved: i32;
   numFree: i32;
   numCached: i32;
-  head: i32;
-  tail: i32;
+  rHead: i32; // ring position of the first entry (live or stale)
+  rTail: i32; // one past the last entry
+  ringMask: i32;
   mapMask: i32;
-  pad: i32;
   blocks: usize; // block records
   map: usize; // buckets
+  ring: usize; // i32 block ids
 }
 
 const POOLS = memory.data(2 * offsetof<Pool>(), 16);
@@ -48,68 +55,81 @@ const POOLS = memory.data(2 * offsetof<Pool>(), 16);
 }
 
 @inline function rec(p: Pool, b: i32): usize { return p.blocks + <usize>b * BLOCK_BYTES; }
-@inline function prevOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_PREV); }
-@inline function nextOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_NEXT); }
-@inline function setPrev(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_PREV); }
-@inline function setNext(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_NEXT); }
+@inline function ringPosOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_RING_POS); }
+@inline function setRingPos(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_RING_POS); }
 @inline export function refcountOf(p: Pool, b: i32): i32 { return load<i32>(rec(p, b), BLK_REFCOUNT); }
 @inline function setRefcount(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_REFCOUNT); }
 @inline function hashOf(p: Pool, b: i32): u64 { return load<u64>(rec(p, b), BLK_HASH); }
 @inline function setHash(p: Pool, b: i32, h: u64): void { store<u64>(rec(p, b), h, BLK_HASH); }
 @inline function bucket(p: Pool, i: i32): usize { return p.map + (<usize>i << 4); }
 
-/** Carves a pool's records and map. */
+/** Carves a pool's records, map and ring. */
 export function poolInit(p: Pool, numBlocks: i32, reserved: i32): void {
   p.numBlocks = numBlocks;
   p.reserved = reserved;
   let cap = 16;
   while (cap < numBlocks * 2) cap <<= 1;
   p.mapMask = cap - 1;
+  p.ringMask = cap - 1;
   p.blocks = carve(numBlocks * BLOCK_BYTES);
   p.map = carve(cap << 4);
+  p.ring = carve(cap << 2);
 }
 
 /** Resets a carved pool: every usable block free, no hashes. */
 export function poolReset(p: Pool): void {
   const n = p.numBlocks;
   memory.fill(p.blocks, 0, <usize>n * BLOCK_BYTES);
+  for (let b = 0; b < n; b++) setRingPos(p, b, -1);
   for (let i = 0; i <= p.mapMask; i++) store<i32>(bucket(p, i), -1, 8);
-  p.head = -1; p.tail = -1; p.numFree = 0; p.numCached = 0;
+  p.rHead = 0; p.rTail = 0; p.numFree = 0; p.numCached = 0;
   for (let b = p.reserved; b < n; b++) pushTail(p, b);
 }
 
+/** Keeps the live entries of the ring, in order, from rHead on (the ring is full of stale ones). */
+function compact(p: Pool): void {
+  const mask = p.ringMask;
+  let w = p.rHead;
+  for (let pos = p.rHead; pos != p.rTail; pos++) {
+    const b = ld(p.ring, pos & mask);
+    if (ringPosOf(p, b) == (pos & POS_MASK)) {
+      st(p.ring, w & mask, b);
+      setRingPos(p, b, w & POS_MASK);
+      w++;
+    }
+  }
+  p.rTail = w;
+}
+
+@inline function ringFull(p: Pool): bool { return p.rTail - p.rHead > p.ringMask; }
+
 function pushTail(p: Pool, b: i32): void {
-  setPrev(p, b, p.tail);
-  setNext(p, b, -1);
-  if (p.tail >= 0) setNext(p, p.tail, b); else p.head = b;
-  p.tail = b;
+  if (ringFull(p)) compact(p);
+  const pos = p.rTail++;
+  st(p.ring, pos & p.ringMask, b);
+  setRingPos(p, b, pos & POS_MASK);
   p.numFree++;
 }
 
 function pushHead(p: Pool, b: i32): void {
-  setNext(p, b, p.head);
-  setPrev(p, b, -1);
-  if (p.head >= 0) setPrev(p, p.head, b); else p.tail = b;
-  p.head = b;
+  if (ringFull(p)) compact(p);
+  const pos = --p.rHead;
+  st(p.ring, pos & p.ringMask, b);
+  setRingPos(p, b, pos & POS_MASK);
   p.numFree++;
-}
-
-// The head's `prev` may be stale (see allocBlock) and is never read: a block that is the head has no
-// predecessor by definition. Every other queued block's `prev` is exact.
-function unlink(p: Pool, b: i32): void {
-  const pr = b == p.head ? -1 : prevOf(p, b), nx = nextOf(p, b);
-  if (pr >= 0) setNext(p, pr, nx); else p.head = nx;
-  if (nx >= 0) setPrev(p, nx, pr); else p.tail = pr;
-  p.numFree--;
 }
 
 /** Takes the least recently used free block (evicting its hash); the caller checked numFree > 0. */
 export function allocBlock(p: Pool): i32 {
-  const b = p.head;
-  // Pop without writing the new head's prev (a cache miss on a random record per allocation).
-  const nx = nextOf(p, b);
-  p.head = nx;
-  if (nx < 0) p.tail = -1;
+  let b = 0;
+  while (true) {
+    // Never with numFree > 0 (every free block has a live entry); a guard, not a path.
+    if (p.rHead == p.rTail) return -1;
+    const pos = p.rHead++;
+    b = ld(p.ring, pos & p.ringMask);
+    if (ringPosOf(p, b) == (pos & POS_MASK)) break; // else a stale entry (the block was touched)
+  }
+  setRingPos(p, b, -1);
   p.numFree--;
   const h = hashOf(p, b);
   if (h != 0) { mapRemove(p, h); setHash(p, b, 0); p.numCached--; }
@@ -128,7 +148,7 @@ export function releaseBlock(p: Pool, b: i32): void {
 /** Takes one more reference to a block found in the map (a prefix hit). */
 export function touchBlock(p: Pool, b: i32): void {
   const rc = refcountOf(p, b);
-  if (rc == 0) { unlink(p, b); p.numCached--; }
+  if (rc == 0) { setRingPos(p, b, -1); p.numFree--; p.numCached--; }
   setRefcount(p, b, rc + 1);
 }
 
