@@ -16,13 +16,15 @@
 // Positions are i32 counters that may wrap; ringPos stores them masked to 30 bits (-1 = not queued),
 // unique among entries in the ring since its window is far shorter than 2^30.
 //
-// Memory (one 16-byte record per block, one 16-byte bucket per map entry):
+// Memory (one 16-byte record per block, one 8-byte bucket per map entry):
 //   block record at blocks + id * 16:  +0 ringPos i32 | +4 refcount i32 | +8 hash u64 (0 = none)
-//   map bucket at map + i * 16:        +0 hash u64 | +8 block i32 (-1 = empty) | +12 (pad)
+//   map bucket at map + i * 8:         +0 tag u32 (hash folded to 32 bits) | +4 block i32 (-1 = empty)
 //
-// Map: open addressing, linear probing, capacity a power of two >= 2 * numBlocks; the key sits in
-// the bucket, so probing never touches block records. Deletion shifts later entries back (no
-// tombstones), so lookups stay short after many evictions.
+// Map: open addressing, linear probing, capacity a power of two >= 2 * numBlocks. Probing and
+// deletion read only buckets (the tag gives an entry's home); the record's full hash is read only to
+// confirm a tag match. Deletion shifts later entries back (no tombstones), so lookups stay short
+// after many evictions. Small buckets: a busy pool's evictions hit the map at random, and half the
+// bytes means more of it stays in cache.
 //
 // Memory accounting: free = blocks in the queue (cached included, they are evictable); used = blocks
 // with refcount > 0; free + used = numBlocks - reserved (the sliding group reserves block 0, the null
@@ -61,7 +63,7 @@ const POOLS = memory.data(2 * offsetof<Pool>(), 16);
 @inline function setRefcount(p: Pool, b: i32, v: i32): void { store<i32>(rec(p, b), v, BLK_REFCOUNT); }
 @inline function hashOf(p: Pool, b: i32): u64 { return load<u64>(rec(p, b), BLK_HASH); }
 @inline function setHash(p: Pool, b: i32, h: u64): void { store<u64>(rec(p, b), h, BLK_HASH); }
-@inline function bucket(p: Pool, i: i32): usize { return p.map + (<usize>i << 4); }
+@inline function bucket(p: Pool, i: i32): usize { return p.map + (<usize>i << 3); }
 
 /** Carves a pool's records, map and ring. */
 export function poolInit(p: Pool, numBlocks: i32, reserved: i32): void {
@@ -72,7 +74,7 @@ export function poolInit(p: Pool, numBlocks: i32, reserved: i32): void {
   p.mapMask = cap - 1;
   p.ringMask = cap - 1;
   p.blocks = carve(numBlocks * BLOCK_BYTES);
-  p.map = carve(cap << 4);
+  p.map = carve(cap << 3);
   p.ring = carve(cap << 2);
 }
 
@@ -81,7 +83,7 @@ export function poolReset(p: Pool): void {
   const n = p.numBlocks;
   memory.fill(p.blocks, 0, <usize>n * BLOCK_BYTES);
   for (let b = 0; b < n; b++) setRingPos(p, b, -1);
-  for (let i = 0; i <= p.mapMask; i++) store<i32>(bucket(p, i), -1, 8);
+  memory.fill(p.map, 0xff, <usize>(p.mapMask + 1) << 3); // block -1: empty
   p.rHead = 0; p.rTail = 0; p.numFree = 0; p.numCached = 0;
   for (let b = p.reserved; b < n; b++) pushTail(p, b);
 }
@@ -132,7 +134,7 @@ export function allocBlock(p: Pool): i32 {
   setRingPos(p, b, -1);
   p.numFree--;
   const h = hashOf(p, b);
-  if (h != 0) { mapRemove(p, h); setHash(p, b, 0); p.numCached--; }
+  if (h != 0) { mapRemove(p, b, h); setHash(p, b, 0); p.numCached--; }
   setRefcount(p, b, 1);
   return b;
 }
@@ -152,18 +154,22 @@ export function touchBlock(p: Pool, b: i32): void {
   setRefcount(p, b, rc + 1);
 }
 
-@inline function home(p: Pool, h: u64): i32 {
-  return (<i32>(h ^ (h >> 29))) & p.mapMask;
-}
+// A bucket keeps a 32-bit tag of the hash (for the probe) and the block; the full 64-bit hash is in
+// the block record and is compared only when a tag matches (a lookup that may hit).
+@inline function tagOf(h: u64): u32 { return <u32>(h ^ (h >> 32)); }
+@inline function homeOf(p: Pool, t: u32): i32 { return (<i32>(t ^ (t >> 16))) & p.mapMask; }
+@inline function bucketTag(e: usize): u32 { return load<u32>(e); }
+@inline function bucketBlock(e: usize): i32 { return load<i32>(e, 4); }
 
 /** The block registered under hash h, or -1. */
 export function lookup(p: Pool, h: u64): i32 {
-  let i = home(p, h);
+  const t = tagOf(h);
+  let i = homeOf(p, t);
   while (true) {
     const e = bucket(p, i);
-    const b = load<i32>(e, 8);
+    const b = bucketBlock(e);
     if (b < 0) return -1;
-    if (load<u64>(e) == h) return b;
+    if (bucketTag(e) == t && hashOf(p, b) == h) return b;
     i = (i + 1) & p.mapMask;
   }
   return -1;
@@ -176,38 +182,36 @@ export function lookup(p: Pool, h: u64): i32 {
  */
 export function registerBlock(p: Pool, b: i32, h: u64): void {
   if (hashOf(p, b) != 0) return;
-  let i = home(p, h);
+  const t = tagOf(h);
+  let i = homeOf(p, t);
   while (true) {
     const e = bucket(p, i);
-    if (load<i32>(e, 8) < 0) break;
-    if (load<u64>(e) == h) return;
+    const o = bucketBlock(e);
+    if (o < 0) break;
+    if (bucketTag(e) == t && hashOf(p, o) == h) return;
     i = (i + 1) & p.mapMask;
   }
   const e = bucket(p, i);
-  store<u64>(e, h);
-  store<i32>(e, b, 8);
+  store<u32>(e, t);
+  store<i32>(e, b, 4);
   setHash(p, b, h);
 }
 
-function mapRemove(p: Pool, h: u64): void {
+/** Removes block b's entry (registered under h). */
+function mapRemove(p: Pool, b: i32, h: u64): void {
   const mask = p.mapMask;
-  let i = home(p, h);
-  while (load<u64>(bucket(p, i)) != h || load<i32>(bucket(p, i), 8) < 0) i = (i + 1) & mask;
+  let i = homeOf(p, tagOf(h));
+  while (bucketBlock(bucket(p, i)) != b) i = (i + 1) & mask;
   // Backward-shift deletion: move later entries of the probe run into the hole when their home
   // position does not lie cyclically in (hole, j].
   let j = i;
   while (true) {
     j = (j + 1) & mask;
     const ej = bucket(p, j);
-    if (load<i32>(ej, 8) < 0) break;
-    const k = home(p, load<u64>(ej));
+    if (bucketBlock(ej) < 0) break;
+    const k = homeOf(p, bucketTag(ej));
     const inRange = i <= j ? (k > i && k <= j) : (k > i || k <= j);
-    if (!inRange) {
-      const ei = bucket(p, i);
-      store<u64>(ei, load<u64>(ej));
-      store<i32>(ei, load<i32>(ej, 8), 8);
-      i = j;
-    }
+    if (!inRange) { store<u64>(bucket(p, i), load<u64>(ej)); i = j; }
   }
-  store<i32>(bucket(p, i), -1, 8);
+  store<i32>(bucket(p, i), -1, 4);
 }
