@@ -30,7 +30,8 @@ function scenario(name: string, kind: 'decode' | 'mixed', n: number, goalUs: num
   return {
     name,
     config: {
-      numBlocks: decode ? n * 300 : n * 120,
+      // decode: every sequence can grow to maxModelLen without running the pool dry (no preemption)
+      numBlocks: decode ? n * 512 + 1024 : n * 120,
       blockSize: 16,
       slidingWindow: 128,
       numSlidingBlocks: n * 12 + 4096,
