@@ -96,6 +96,7 @@ export interface CommitSummary {
 }
 
 export interface GroupStats {
+  /** Blocks of the pool; for the sliding group, numSlidingBlocks - 1 (the null block is not counted). */
   totalBlocks: number;
   /** Blocks on no sequence: never used, or cached (evictable) blocks. */
   freeBlocks: number;
