@@ -50,3 +50,20 @@ describe('layout: TS mirror agrees with the AssemblyScript definition', () => {
     expect(h[L.H_MEMORY_BYTES]).toBeLessThanOrEqual(e.views.memory.buffer.byteLength);
   });
 });
+
+describe('no allocation after init', () => {
+  it('the memory never grows after init, whatever the workload (views stay valid)', async () => {
+    const e = await EngineCore.create({ numBlocks: 64, blockSize: 4, slidingWindow: 8, numSlidingBlocks: 32, maxNumSeqs: 8, maxNumBatchedTokens: 32, maxModelLen: 64 });
+    const bytes = e.views.memory.buffer.byteLength;
+    for (let i = 0; i < 30; i++) e.addRequest(i, Array.from({ length: 5 + (i % 20) }, (_, k) => (k * i) % 7), 1 + (i % 9));
+    let steps = 0;
+    while (e.hasWork()) {
+      const s = e.step();
+      for (let k = 0; k < s.numSeqs; k++) e.plan.sampledTokens[k] = k;
+      e.commit();
+      if (steps++ % 7 === 3 && e.stats().running > 0) e.abort(e.plan.requestIds[0]);
+    }
+    expect(steps).toBeGreaterThan(20);
+    expect(e.views.memory.buffer.byteLength).toBe(bytes);
+  });
+});
