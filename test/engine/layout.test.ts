@@ -61,7 +61,8 @@ describe('no allocation after init', () => {
       const s = e.step();
       for (let k = 0; k < s.numSeqs; k++) e.plan.sampledTokens[k] = k;
       e.commit();
-      if (steps++ % 7 === 3 && e.stats().running > 0) e.abort(e.plan.requestIds[0]);
+      const w = e.views.whole;
+      if (steps++ % 7 === 3 && e.stats().running > 0) e.abort(w.reqExtId[w.runList[0]]);
     }
     expect(steps).toBeGreaterThan(20);
     expect(e.views.memory.buffer.byteLength).toBe(bytes);
