@@ -114,6 +114,56 @@ __device__ __forceinline__ void pv(float (&o)[D / 16][kOElems], const float p[kS
   }
 }
 
+// M row tiles (16 rows each) against the same keys: each K/V fragment is loaded from shared memory
+// once and used for all M tiles (fewer shared-memory reads per multiply-add).
+template <class T, int D, int M>
+__device__ __forceinline__ void qk_m(float (&s)[M][kSElems], const QFrag (&q)[M][D / 16], const sk_u16* k, int ld, int key0) {
+  const int l = lane_id();
+  const int mat = l >> 3;
+  const sk_u16* base = k + (key0 + (mat >> 1) * 8 + (l & 7)) * ld + (mat & 1) * 8;
+#pragma unroll
+  for (int m = 0; m < M; m++)
+#pragma unroll
+    for (int i = 0; i < kSElems; i++) s[m][i] = 0.f;
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) {
+    uint32_t b[4];
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(smem_addr(base + kc * 16)));
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+      mma16816<T>(s[m], q[m][kc].a, b[0], b[1]);
+      mma16816<T>(s[m] + 4, q[m][kc].a, b[2], b[3]);
+    }
+  }
+}
+
+template <class T, int D, int M>
+__device__ __forceinline__ void pv_m(float (&o)[M][D / 16][kOElems], const float (&p)[M][kSElems], const sk_u16* v, int ld, int key0) {
+  uint32_t a[M][4];
+#pragma unroll
+  for (int m = 0; m < M; m++) {
+    a[m][0] = pack2<T>(p[m][0], p[m][1]);
+    a[m][1] = pack2<T>(p[m][2], p[m][3]);
+    a[m][2] = pack2<T>(p[m][4], p[m][5]);
+    a[m][3] = pack2<T>(p[m][6], p[m][7]);
+  }
+  const int l = lane_id();
+  const int mat = l >> 3;
+  const sk_u16* base = v + (key0 + (mat & 1) * 8 + (l & 7)) * ld + (mat >> 1) * 8;
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++) {
+    uint32_t b[4];
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(b[0]), "=r"(b[1]), "=r"(b[2]), "=r"(b[3]) : "r"(smem_addr(base + dc * 16)));
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+      mma16816<T>(o[m][dc], a[m], b[0], b[1]);
+      mma16816<T>(o[m][dc] + 4, a[m], b[2], b[3]);
+    }
+  }
+}
+
 #else  // AMD CDNA, wave 64
 
 constexpr int kSElems = 4;
@@ -194,6 +244,48 @@ __device__ __forceinline__ void pv(float (&o)[D / 16][kOElems], const float p[kS
     acc = mfma<T>(a, b, acc);
 #pragma unroll
     for (int i = 0; i < 4; i++) o[dc][i] = acc[i];
+  }
+}
+template <class T, int D, int M>
+__device__ __forceinline__ void qk_m(float (&s)[M][kSElems], const QFrag (&q)[M][D / 16], const sk_u16* k, int ld, int key0) {
+  const int l = lane_id();
+  f32x4 acc[M];
+#pragma unroll
+  for (int m = 0; m < M; m++) acc[m] = f32x4{0.f, 0.f, 0.f, 0.f};
+  const sk_u16* row = k + (key0 + (l & 15)) * ld + 4 * (l >> 4);
+#pragma unroll
+  for (int kc = 0; kc < D / 16; kc++) {
+    const i16x4 a = load4(row + kc * 16);
+#pragma unroll
+    for (int m = 0; m < M; m++) acc[m] = mfma<T>(a, q[m][kc].b, acc[m]);
+  }
+#pragma unroll
+  for (int m = 0; m < M; m++)
+#pragma unroll
+    for (int i = 0; i < 4; i++) s[m][i] = acc[m][i];
+}
+
+template <class T, int D, int M>
+__device__ __forceinline__ void pv_m(float (&o)[M][D / 16][kOElems], const float (&p)[M][kSElems], const sk_u16* v, int ld, int key0) {
+  const int l = lane_id();
+  i16x4 b[M];
+#pragma unroll
+  for (int m = 0; m < M; m++)
+#pragma unroll
+    for (int i = 0; i < 4; i++) b[m][i] = (short)T::from_f32(p[m][i]);
+  const sk_u16* col = v + (key0 + 4 * (l >> 4)) * ld + (l & 15);
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++) {
+    i16x4 a;
+#pragma unroll
+    for (int i = 0; i < 4; i++) a[i] = (short)col[i * ld + dc * 16];
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+      f32x4 acc = {o[m][dc][0], o[m][dc][1], o[m][dc][2], o[m][dc][3]};
+      acc = mfma<T>(a, b[m], acc);
+#pragma unroll
+      for (int i = 0; i < 4; i++) o[m][dc][i] = acc[i];
+    }
   }
 }
 #endif

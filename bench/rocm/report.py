@@ -23,10 +23,14 @@ def main():
     decode_all = [x for x in bench if x["kind"] == "decode"]
     decode = [x for x in decode_all if x.get("kernel", "paged_decode_mma") == "paged_decode_mma"]
     simt = {(x["batch"], x["context"], x["sinks"]): x for x in decode_all if x.get("kernel") == "paged_decode_simt"}
-    prefill = [x for x in bench if x["kind"] == "prefill"]
+    prefill_all = [x for x in bench if x["kind"] == "prefill"]
+    prefill = [x for x in prefill_all if x.get("rowTiles", 0) == 0]
+    one_tile = {(x["batch"], x["seqLen"]): x for x in prefill_all if x.get("rowTiles", 0) == 1}
     base = {(x["batch"], x["seqLen"]): x for x in sdpa if x["kind"] == "sdpa"}
     copy_tbps = copy["tbps"] if copy else None
     print(f"device: {device.get('name')} ({device.get('arch')}), device-to-device copy {copy_tbps:.3f} TB/s" if copy else "no copy figure")
+    if not copy_tbps:
+        copy_tbps = float("nan")
     print("decode (GPT-OSS-120B attention: Hq 64, Hkv 8, D 64, block 16, bf16), KV read TB/s")
     print(f"{'batch':>6} {'context':>8} {'sinks off':>10} {'sinks on':>10} {'sink cost':>10} {'on/copy':>8} {'segments':>8} {'simt on':>8}")
     rows = []
@@ -39,9 +43,9 @@ def main():
         off["ratioToCopy"] = off["tbps"] / copy_tbps if copy_tbps else None
         x["sinkCost"] = cost
         rows.append(x)
-        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {simt.get((x['batch'], x['context'], True), {}).get('tbps', float('nan')):>8.3f}")
+        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {(simt.get((x['batch'], x['context'], True)) or {}).get('tbps', float('nan')):>8.3f}")
     print("prefill (causal, same head shape, bf16), TFLOP/s; SDPA = PyTorch flash, no sinks")
-    print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7}")
+    print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7} {'1 tile/wave':>12}")
     for x in prefill:
         if not x["sinks"]:
             continue
@@ -50,7 +54,8 @@ def main():
         x["sdpa"] = b
         x["ratioToSdpa"] = x["tflops"] / b["tflops"] if b else None
         r = f"{x['ratioToSdpa']:.3f}" if b else "-"
-        print(f"{x['batch']:>6} {x['seqLen']:>8} {x['tflops']:>13.1f} {off['tflops']:>8.1f} {(b['tflops'] if b else float('nan')):>8.1f} {r:>7}")
+        one = one_tile.get((x["batch"], x["seqLen"]), {}).get("tflops", float("nan"))
+        print(f"{x['batch']:>6} {x['seqLen']:>8} {x['tflops']:>13.1f} {off['tflops']:>8.1f} {(b['tflops'] if b else float('nan')):>8.1f} {r:>7} {one:>12.1f}")
     result = {
         "part": "rocm",
         "machine": device,
@@ -61,7 +66,7 @@ def main():
                    "timing": "device events, median (decode 30 reps, prefill 10), after warm-up"},
         "baselines": {"copy": copy, "sdpa": [x for x in sdpa]},
         "decode": decode_all,
-        "prefill": prefill,
+        "prefill": prefill_all,
     }
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)

@@ -173,8 +173,11 @@ static void bench_prefill(const sinkrt_device_info& info) {
     for (int i = 0; i <= batch; i++) hq[i] = i * S;
     CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
     const double flops = 2.0 * batch * (double)S * S * D * Hq;  // QK^T and PV, causal half
-    for (int withSinks : {1, 0}) {
+    const int variants[][2] = {{1, 0}, {0, 0}, {1, 1}};  // (sinks, rowTiles: 0 = default, 1 = one tile per wave)
+    for (const auto& var : variants) {
+      const int withSinks = var[0];
       sinkrt_prefill_args a{};
+      a.rowTiles = var[1];
       a.dtype = SINKRT_BF16;
       a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv;
       a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
@@ -183,8 +186,8 @@ static void bench_prefill(const sinkrt_device_info& info) {
       a.queryStartLoc = qsl; a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = S;
       a.waveSize = info.waveSize; a.stream = nullptr;
       const float ms = median_ms(2, 10, [&](int) { SK(sinkrt_prefill(&a)); });
-      printf("{\"kind\":\"prefill\",\"batch\":%d,\"seqLen\":%d,\"sinks\":%s,\"ms\":%.5f,\"tflops\":%.3f}\n", batch, S,
-             withSinks ? "true" : "false", ms, flops / (ms * 1e-3) / 1e12);
+      printf("{\"kind\":\"prefill\",\"batch\":%d,\"seqLen\":%d,\"sinks\":%s,\"rowTiles\":%d,\"ms\":%.5f,\"tflops\":%.3f}\n", batch, S,
+             withSinks ? "true" : "false", a.rowTiles, ms, flops / (ms * 1e-3) / 1e12);
       fflush(stdout);
     }
     for (void* p : {q, k, v, sinks, (void*)out, (void*)lse, (void*)qsl}) CHECK(hipFree(p));

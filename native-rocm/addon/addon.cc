@@ -255,7 +255,7 @@ napi_value Forward(napi_env env, napi_callback_info info) {
       {"numPrefills", &f.numPrefills}, {"decodeMaxQueryLen", &f.decodeMaxQueryLen}, {"decodeMaxKeys", &f.decodeMaxKeys},
       {"extendMaxQueryLen", &f.extendMaxQueryLen}, {"extendMaxKeys", &f.extendMaxKeys},
       {"prefillMaxQueryLen", &f.prefillMaxQueryLen}, {"prefillMaxKeys", &f.prefillMaxKeys},
-      {"prefillOnMatrixUnits", &f.prefillOnMatrixUnits}, {"decodeOnMatrixUnits", &f.decodeOnMatrixUnits}, {"forceSegments", &f.forceSegments}};
+      {"prefillOnMatrixUnits", &f.prefillOnMatrixUnits}, {"decodeOnMatrixUnits", &f.decodeOnMatrixUnits}, {"prefillRowTiles", &f.prefillRowTiles}, {"forceSegments", &f.forceSegments}};
   for (const auto& it : ints)
     if (!get_int(env, d, it.key, it.dst)) return throw_type(env, std::string("forward: desc.") + it.key + " must be a number");
   double scale, softcap;

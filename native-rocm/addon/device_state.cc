@@ -204,6 +204,7 @@ int Context::forward(const Cache& c, const ForwardDesc& f) {
     pf.numSeqs = f.numPrefills;
     pf.maxQueryLen = f.prefillMaxQueryLen;
     pf.waveSize = info.waveSize;
+    pf.rowTiles = f.prefillRowTiles;
     pf.stream = stream;
     TRY(sinkrt_prefill(&pf));
   }

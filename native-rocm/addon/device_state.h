@@ -27,7 +27,7 @@ struct ForwardDesc {
   float scale = 0, softcap = 0;
   int numSeqs = 0, numTokens = 0, maxBlocksPerSeq = 0, numDecodes = 0, numExtends = 0, numPrefills = 0;
   int decodeMaxQueryLen = 0, decodeMaxKeys = 0, extendMaxQueryLen = 0, extendMaxKeys = 0;
-  int prefillMaxQueryLen = 0, prefillMaxKeys = 0, prefillOnMatrixUnits = 0, decodeOnMatrixUnits = 0, forceSegments = 0;
+  int prefillMaxQueryLen = 0, prefillMaxKeys = 0, prefillOnMatrixUnits = 0, decodeOnMatrixUnits = 0, forceSegments = 0, prefillRowTiles = 0;
   const float* sinks = nullptr;
   const int *queryStartLoc = nullptr, *seqLens = nullptr, *blockTable = nullptr, *slotMapping = nullptr;
   const float *query = nullptr, *key = nullptr, *value = nullptr;

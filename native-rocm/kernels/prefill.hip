@@ -1,8 +1,9 @@
 // prefill: varlen flash attention with sinks over contiguous Q/K/V (no cached context), on the
 // matrix units through mma_compat.h (mma.sync on NVIDIA, MFMA on CDNA).
 //
-// Grid: (query tiles, query heads, sequences); a block of 128 threads owns BM = 16 * waves query rows
-// (64 on NVIDIA, 32 on CDNA) of one head of one sequence; each wave owns 16 rows. Shared memory holds
+// Grid: (query tiles, query heads, sequences); a block of 128 threads owns BM = 16 * MT * waves query
+// rows (128 on NVIDIA, 64 on CDNA with MT = 2) of one head of one sequence; each wave owns MT tiles of
+// 16 rows, which share every K/V fragment it loads from shared memory. Shared memory holds
 // the Q tile and one K tile and one V tile of KT keys (64, or 32 for head size 256), rows padded by
 // 8 values (16 bytes) so ldmatrix row addresses fall in distinct banks.
 // Per key tile: S = Q K^T on the matrix units (f32), scale (+ softcap) and log2 e, mask only on tiles
@@ -37,13 +38,14 @@ struct PrefillParams {
 __host__ __device__ constexpr int key_tile(int D) { return D <= 128 ? 64 : 32; }
 __host__ __device__ constexpr int row_pad(int D) { return D + 8; }
 
-template <class T, int D>
+template <class T, int D, int MT>
 __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
 #if SINKRT_HAS_MMA
   using namespace skmma;
   constexpr int WAVE = SINKRT_WAVE;
   constexpr int NW = kThreads / WAVE;
-  constexpr int BM = NW * 16;
+  constexpr int WR = 16 * MT;  // rows per wave
+  constexpr int BM = NW * WR;
   constexpr int KT = key_tile(D);
   constexpr int LD = row_pad(D);
   constexpr int VPR = D / 8;  // 16-byte vectors per row
@@ -65,25 +67,27 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
     *reinterpret_cast<uint4*>(Qs + r * LD + cc * 8) = v;
   }
   __syncthreads();
-  QFrag qf[D / 16];
+  const int w0 = q0 + w * WR;  // first row of this wave
+  QFrag qf[MT][D / 16];
+  int qpos[MT][kSlots];
+  float m[MT][kSlots], l[MT][kSlots];
+  float o[MT][D / 16][kOElems];
 #pragma unroll
-  for (int kc = 0; kc < D / 16; kc++) load_q(qf[kc], Qs + w * 16 * LD, LD, kc * 16);
-
-  const float sMul = p.softcap > 0.f ? p.scale : p.scale * sinkrt::kLog2e;
-  const int w0 = q0 + w * 16;  // first row of this wave
-  int qpos[kSlots];
-  float m[kSlots], l[kSlots];
+  for (int t = 0; t < MT; t++) {
 #pragma unroll
-  for (int s = 0; s < kSlots; s++) {
-    qpos[s] = w0 + slot_query(s);
-    m[s] = -INFINITY;
-    l[s] = 0.f;
+    for (int kc = 0; kc < D / 16; kc++) load_q(qf[t][kc], Qs + (w * WR + t * 16) * LD, LD, kc * 16);
+#pragma unroll
+    for (int sl = 0; sl < kSlots; sl++) {
+      qpos[t][sl] = w0 + t * 16 + slot_query(sl);
+      m[t][sl] = -INFINITY;
+      l[t][sl] = 0.f;
+    }
+#pragma unroll
+    for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+      for (int i = 0; i < kOElems; i++) o[t][dc][i] = 0.f;
   }
-  float o[D / 16][kOElems];
-#pragma unroll
-  for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-    for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+  const float sMul = p.softcap > 0.f ? p.scale : p.scale * sinkrt::kLog2e;
 
   const int hi = min(qLen, q0 + BM);
   int lo = p.window > 0 ? max(0, q0 - p.window + 1) : 0;
@@ -113,106 +117,118 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
     __syncthreads();
     const sk_u16* Kt = Ks + buf * 2 * KT * LD;
     const sk_u16* Vt = Kt + KT * LD;
-    const bool waveActive = kt <= w0 + 15 && w0 < qLen && (p.window == 0 || kt + KT - 1 > w0 - p.window);
+    const bool waveActive = kt <= w0 + WR - 1 && w0 < qLen && (p.window == 0 || kt + KT - 1 > w0 - p.window);
     if (waveActive) {
-      float s[KT / 16][kSElems];
+      float s[KT / 16][MT][kSElems];
 #pragma unroll
-      for (int j = 0; j < KT / 16; j++) qk<T, D>(s[j], qf, Kt, LD, j * 16);
-      const bool needMask = kt + KT - 1 > w0 || kt + KT > qLen || (p.window > 0 && kt <= w0 + 15 - p.window);
+      for (int j = 0; j < KT / 16; j++) qk_m<T, D, MT>(s[j], qf, Kt, LD, j * 16);
+      const bool needMask = kt + KT - 1 > w0 || kt + KT > qLen || (p.window > 0 && kt <= w0 + WR - 1 - p.window);
 #pragma unroll
       for (int j = 0; j < KT / 16; j++)
 #pragma unroll
-        for (int i = 0; i < kSElems; i++) {
-          float x = s[j][i] * sMul;
-          if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * sinkrt::kLog2e;
-          if (needMask) {
-            const int key = kt + j * 16 + s_key(i), qp = qpos[s_slot(i)];
-            if (key > qp || key >= qLen || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
+        for (int t = 0; t < MT; t++)
+#pragma unroll
+          for (int i = 0; i < kSElems; i++) {
+            float x = s[j][t][i] * sMul;
+            if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * sinkrt::kLog2e;
+            if (needMask) {
+              const int key = kt + j * 16 + s_key(i), qp = qpos[t][s_slot(i)];
+              if (key > qp || key >= qLen || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
+            }
+            s[j][t][i] = x;
           }
-          s[j][i] = x;
+      float mUse[MT][kSlots];
+#pragma unroll
+      for (int t = 0; t < MT; t++)
+#pragma unroll
+        for (int sl = 0; sl < kSlots; sl++) {
+          float mx = -INFINITY;
+#pragma unroll
+          for (int j = 0; j < KT / 16; j++)
+#pragma unroll
+            for (int i = 0; i < kSElems; i++)
+              if (s_slot(i) == sl) mx = fmaxf(mx, s[j][t][i]);
+          mx = slot_max(mx);
+          const float mNew = fmaxf(m[t][sl], mx);
+          mUse[t][sl] = mNew == -INFINITY ? 0.f : mNew;
+          const float alpha = exp2f(m[t][sl] - mUse[t][sl]);
+          m[t][sl] = mNew;
+          l[t][sl] *= alpha;
+#pragma unroll
+          for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+            for (int i = 0; i < kOElems; i++)
+              if (o_slot(i) == sl) o[t][dc][i] *= alpha;
         }
-      float mUse[kSlots];
-#pragma unroll
-      for (int sl = 0; sl < kSlots; sl++) {
-        float mx = -INFINITY;
-#pragma unroll
-        for (int j = 0; j < KT / 16; j++)
-#pragma unroll
-          for (int i = 0; i < kSElems; i++)
-            if (s_slot(i) == sl) mx = fmaxf(mx, s[j][i]);
-        mx = slot_max(mx);
-        const float mNew = fmaxf(m[sl], mx);
-        mUse[sl] = mNew == -INFINITY ? 0.f : mNew;
-        const float alpha = exp2f(m[sl] - mUse[sl]);
-        m[sl] = mNew;
-        l[sl] *= alpha;
-#pragma unroll
-        for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-          for (int i = 0; i < kOElems; i++)
-            if (o_slot(i) == sl) o[dc][i] *= alpha;
-      }
 #pragma unroll
       for (int j = 0; j < KT / 16; j++) {
 #pragma unroll
-        for (int i = 0; i < kSElems; i++) {
-          const float e = exp2f(s[j][i] - mUse[s_slot(i)]);
-          s[j][i] = e;
-          l[s_slot(i)] += e;
-        }
-        pv<T, D>(o, s[j], Vt, LD, j * 16);
+        for (int t = 0; t < MT; t++)
+#pragma unroll
+          for (int i = 0; i < kSElems; i++) {
+            const float e = exp2f(s[j][t][i] - mUse[t][s_slot(i)]);
+            s[j][t][i] = e;
+            l[t][s_slot(i)] += e;
+          }
+        pv_m<T, D, MT>(o, s[j], Vt, LD, j * 16);
       }
     }
     __syncthreads();
   }
 
   const float sink2 = p.sinks ? p.sinks[h] * sinkrt::kLog2e : -INFINITY;
-  float f[kSlots], invL[kSlots];
 #pragma unroll
-  for (int sl = 0; sl < kSlots; sl++) {
-    const float lt = slot_sum(l[sl]);
-    const float M = fmaxf(m[sl], sink2);
-    float lseV;
-    if (M == -INFINITY) {
-      f[sl] = 0.f;
-      invL[sl] = 0.f;
-      lseV = -INFINITY;
-    } else {
-      f[sl] = exp2f(m[sl] - M);
-      const float L = lt * f[sl] + exp2f(sink2 - M);
-      invL[sl] = 1.f / L;
-      lseV = (M + log2f(L)) * sinkrt::kLn2;
+  for (int t = 0; t < MT; t++) {
+    float f[kSlots], invL[kSlots];
+#pragma unroll
+    for (int sl = 0; sl < kSlots; sl++) {
+      const float lt = slot_sum(l[t][sl]);
+      const float M = fmaxf(m[t][sl], sink2);
+      float lseV;
+      if (M == -INFINITY) {
+        f[sl] = 0.f;
+        invL[sl] = 0.f;
+        lseV = -INFINITY;
+      } else {
+        f[sl] = exp2f(m[t][sl] - M);
+        const float L = lt * f[sl] + exp2f(sink2 - M);
+        invL[sl] = 1.f / L;
+        lseV = (M + log2f(L)) * sinkrt::kLn2;
+      }
+      if (p.lse && qpos[t][sl] < qLen && slot_writer()) p.lse[(size_t)(qStart + qpos[t][sl]) * Hq + h] = lseV;
     }
-    if (p.lse && qpos[sl] < qLen && slot_writer()) p.lse[(size_t)(qStart + qpos[sl]) * Hq + h] = lseV;
+#pragma unroll
+    for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+      for (int i = 0; i < kOElems; i++) {
+        const int sl = o_slot(i);
+        if (qpos[t][sl] < qLen) p.output[((size_t)(qStart + qpos[t][sl]) * Hq + h) * D + dc * 16 + o_dim(i)] = o[t][dc][i] * f[sl] * invL[sl];
+      }
   }
-#pragma unroll
-  for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-    for (int i = 0; i < kOElems; i++) {
-      const int sl = o_slot(i);
-      if (qpos[sl] < qLen) p.output[((size_t)(qStart + qpos[sl]) * Hq + h) * D + dc * 16 + o_dim(i)] = o[dc][i] * f[sl] * invL[sl];
-    }
 #endif
 }
 
-template <class T, int D>
+// Row tiles per wave: 2 (each K/V fragment feeds two 16-row tiles) for head size 64; 1 for 128 and
+// 256, where a second tile's accumulators spill (seen in ptxas -v). rowTiles = 1 overrides (bench).
+template <class T, int D, int MT>
 int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   const int wave = a->waveSize > 0 ? a->waveSize : 32;
-  const int BM = (kThreads / wave) * 16;
+  const int BM = (kThreads / wave) * 16 * MT;
   const size_t smem = (size_t)(BM + 4 * key_tile(D)) * row_pad(D) * sizeof(sk_u16);
-  SK_CHECK(hipFuncSetAttribute((const void*)prefill_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  SK_CHECK(hipFuncSetAttribute((const void*)prefill_kernel<T, D, MT>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   dim3 grid((a->maxQueryLen + BM - 1) / BM, a->numQueryHeads, a->numSeqs);
-  hipLaunchKernelGGL((prefill_kernel<T, D>), grid, dim3(kThreads), smem, (hipStream_t)a->stream, p);
+  hipLaunchKernelGGL((prefill_kernel<T, D, MT>), grid, dim3(kThreads), smem, (hipStream_t)a->stream, p);
   SK_CHECK_LAUNCH("prefill");
   return 0;
 }
 
 template <class T>
 int dispatch(const sinkrt_prefill_args* a, const PrefillParams& p) {
+  const bool one = a->rowTiles == 1;
   switch (a->headSize) {
-    case 64: return launch<T, 64>(a, p);
-    case 128: return launch<T, 128>(a, p);
-    case 256: return launch<T, 256>(a, p);
+    case 64: return one ? launch<T, 64, 1>(a, p) : launch<T, 64, 2>(a, p);
+    case 128: return launch<T, 128, 1>(a, p);
+    case 256: return launch<T, 256, 1>(a, p);
   }
   return sinkrt::fail("prefill", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
 }

@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 // Bumped whenever a struct below or a function's meaning changes; the TS side refuses a mismatch.
-#define SINKRT_ABI_VERSION 2
+#define SINKRT_ABI_VERSION 3
 
 enum sinkrt_dtype { SINKRT_F16 = 1, SINKRT_BF16 = 2 };
 // Which paged kernel: SIMT (every device; unified_attention, and paged_decode without matrix units)
@@ -74,6 +74,7 @@ typedef struct sinkrt_prefill_args {
   int seqBegin, numSeqs;
   int maxQueryLen;
   int waveSize;
+  int rowTiles;          // 16-row tiles per wave: 0 = default (2 for head size 64), 1
   void* stream;
 } sinkrt_prefill_args;
 

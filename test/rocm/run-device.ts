@@ -15,13 +15,17 @@ if (reason !== null) {
   console.log(`rocm conformance skipped: ${reason}`);
   process.exit(2);
 }
-const modes = [{ name: 'heuristic', forceSegments: 0 }, { name: 'one-segment', forceSegments: 1 }];
+// The second mode also runs prefill with one 16-row tile per wave (the default is two for head size 64).
+const modes = [
+  { name: 'heuristic', forceSegments: 0, prefillRowTiles: 0 as const },
+  { name: 'one-segment', forceSegments: 1, prefillRowTiles: 1 as const },
+];
 const results: Array<CaseResult & { mode: string }> = [];
 let device: Record<string, unknown> = {};
 for (const dtype of ['f16', 'bf16'] as Dtype[]) {
   const cases = new Map<string, AttentionCase>();
   for (const mode of modes) {
-    const backend = await createRocmBackend({ forceSegments: mode.forceSegments });
+    const backend = await createRocmBackend({ forceSegments: mode.forceSegments, prefillRowTiles: mode.prefillRowTiles });
     device = backend.describe();
     for (const shape of BATCH_SHAPES) {
       if (!cases.has(shape.name)) cases.set(shape.name, buildCase(shape, dtype));

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SinkrtError } from '../types.js';
 
 /** Must equal SINKRT_ABI_VERSION in native-rocm/kernels/sinkrt_kernels.h. */
-export const ROCM_ABI_VERSION = 2;
+export const ROCM_ABI_VERSION = 3;
 
 export interface NativeDeviceInfo {
   name: string;
@@ -33,7 +33,7 @@ export interface ForwardDesc {
   numQueryHeads: number; numKvHeads: number; headSize: number; slidingWindow: number; scale: number; softcap: number;
   numSeqs: number; numTokens: number; maxBlocksPerSeq: number; numDecodes: number; numExtends: number; numPrefills: number;
   decodeMaxQueryLen: number; decodeMaxKeys: number; extendMaxQueryLen: number; extendMaxKeys: number;
-  prefillMaxQueryLen: number; prefillMaxKeys: number; prefillOnMatrixUnits: number; decodeOnMatrixUnits: number; forceSegments: number;
+  prefillMaxQueryLen: number; prefillMaxKeys: number; prefillOnMatrixUnits: number; decodeOnMatrixUnits: number; forceSegments: number; prefillRowTiles: number;
   sinks: Float32Array | null; queryStartLoc: Int32Array; seqLens: Int32Array; blockTable: Int32Array; slotMapping: Int32Array;
   query: Float32Array; key: Float32Array; value: Float32Array; output: Float32Array; lse: Float32Array | null;
 }

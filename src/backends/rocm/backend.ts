@@ -19,6 +19,8 @@ import { probeDevice, type NativeAddon, type NativeCache, type NativeContext, ty
 export interface RocmBackendOptions {
   /** Fixed split-KV segment count for paged launches (tests); 0 = the heuristic (default). */
   forceSegments?: number;
+  /** 16-row tiles per wave in prefill: 0 = the kernel's default, 1 = one (tests cover both). */
+  prefillRowTiles?: 0 | 1;
 }
 
 const DTYPE_CODE = { f16: 1, bf16: 2 } as const;
@@ -106,6 +108,8 @@ export class RocmBackend implements AttentionBackend {
   static create(opts: RocmBackendOptions = {}): RocmBackend {
     const seg = opts.forceSegments ?? 0;
     if (!Number.isInteger(seg) || seg < 0) throw new SinkrtError('E_INVALID_OPTION', `options.forceSegments = ${seg} must be an integer >= 0`);
+    const tiles = opts.prefillRowTiles ?? 0;
+    if (tiles !== 0 && tiles !== 1) throw new SinkrtError('E_INVALID_OPTION', `options.prefillRowTiles = ${String(tiles)} must be 0 (default) or 1`);
     const { addon, info } = probeDevice();
     return new RocmBackend(addon, info, opts);
   }
@@ -201,6 +205,7 @@ export class RocmBackend implements AttentionBackend {
       prefillOnMatrixUnits: selection.prefill.kernel === 'prefill' ? 1 : 0,
       decodeOnMatrixUnits: selection.decode.kernel === 'paged_decode' && this.device.hasMatrixUnits ? 1 : 0,
       forceSegments: this.opts.forceSegments ?? 0,
+      prefillRowTiles: this.opts.prefillRowTiles ?? 0,
       sinks: layer.sinks, queryStartLoc: meta.queryStartLoc, seqLens: meta.seqLens, blockTable: meta.blockTable,
       slotMapping: meta.slotMapping, query: inputs.query, key: inputs.key, value: inputs.value,
       output: out.output, lse: out.lse ?? null,
