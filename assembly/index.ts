@@ -16,7 +16,7 @@ import {
   H_P_ROW_SLIDING, H_P_ROW_SLIDING_LEN, H_P_ROW_SLIDING_START, H_P_BLOCKS_FULL, H_P_BLOCKS_SLIDING,
   H_P_RUN_LIST, H_STEP_ID, H_NUM_FINISHED, H_PENDING, H_RUNNING, H_WAITING, H_FREE_FULL, H_CACHED_FULL,
   H_FREE_SLIDING, H_CACHED_SLIDING, H_ERR_ARG0, H_ERR_ARG1, HEADER_WORDS, H_P_FINISHED_REASONS,
-  H_FINISHED_DROPPED, FINISH_LENGTH, FINISH_STOPPED, FINISH_ABORTED,
+  H_FINISHED_DROPPED, H_PUBLISH, FINISH_LENGTH, FINISH_STOPPED, FINISH_ABORTED,
 } from './layout';
 import {
   OK, E_NOT_INIT, E_BAD_CONFIG, E_UNKNOWN_REQUEST, E_EMPTY_PROMPT, E_BAD_MAX_NEW_TOKENS,
@@ -62,7 +62,7 @@ function recordEnd(extId: i32, reason: i32): void {
   finCount++;
 }
 
-function err(code: i32, a: i32, b: i32): i32 { hset(H_ERR_ARG0, a); hset(H_ERR_ARG1, b); return code; }
+function err(code: i32, a: i32, b: i32): i32 { hset(H_ERR_ARG0, a); hset(H_ERR_ARG1, b); publish(); return code; }
 
 export function headerPtr(): usize { return HDR; }
 
@@ -122,7 +122,18 @@ function publishStats(): void {
   hset(H_RUNNING, runCount); hset(H_WAITING, waitCount);
   hset(H_FREE_FULL, pool(0).numFree); hset(H_CACHED_FULL, pool(0).numCached);
   if (W > 0) { hset(H_FREE_SLIDING, pool(1).numFree); hset(H_CACHED_SLIDING, pool(1).numCached); }
+  publish();
 }
+
+/**
+ * The last write of every call: a sequentially consistent atomic add. A reader in another thread
+ * that does Atomics.load of this word (src/wasm/views.ts, after the call's reply) is then ordered
+ * after every plain write the call made, by the memory model and not only by postMessage.
+ */
+@inline function publish(): void { atomic.add<i32>(HDR + (<usize>H_PUBLISH << 2), 1); }
+
+/** The matching load for what TS wrote before calling (EngineViews.release()). */
+@inline function acquire(): void { atomic.load<i32>(HDR + (<usize>H_PUBLISH << 2)); }
 
 /** Sliding blocks one sequence of `total` tokens may hold at once (window + a chunk, straddling). */
 function slidingNeed(total: i32): i32 {
@@ -144,6 +155,7 @@ export function addRequest(extId: i32, promptLen: i32, maxNew: i32, withTokens: 
   if (blocksFor(total) > NB) return err(E_EXCEEDS_CACHE, blocksFor(total), NB);
   if (W > 0 && slidingNeed(total) > NSB - 1) return err(E_EXCEEDS_CACHE, slidingNeed(total), NSB - 1);
   if (!hasFreeSlot()) return err(E_TOO_MANY_REQUESTS, R, 0);
+  acquire(); // the prompt tokens were written by TS (another thread, with a worker)
   const r = slotCreate(extId, promptLen, maxNew, withTokens != 0 ? INPUT_TOKENS : 0);
   waitPushBack(r);
   publishStats();
@@ -188,6 +200,7 @@ export function step(): i32 {
 export function commit(): i32 {
   if (!INITIALIZED) return E_NOT_INIT;
   if (hget(H_PENDING) == 0) return E_NOTHING_TO_COMMIT;
+  acquire(); // sampledTokens were written by TS
   if (finReported) { finCount = 0; finReported = false; }
   let finished = 0;
   for (let b = 0; b < numSeqs; b++) {

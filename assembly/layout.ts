@@ -13,7 +13,7 @@
 //   words 14..41  byte addresses of the regions below      (H_P_*)
 //   words 42..54  the current step: counts and ranges       (H_STEP_ID ... H_METADATA_BYTES)
 //   words 55..64  stats and error detail                    (H_RUNNING ... H_ERR_ARG1)
-//   words 65..66  finishedReasons address, dropped ends;     67..79 spare
+//   words 65..67  finishedReasons address, dropped ends, publish counter; 68..79 spare
 //
 // STEP METADATA (written by step(), read in place by TS until the next step(); S = maxNumSeqs,
 // T = maxNumBatchedTokens, MB = maxBlocksPerSeq = the row stride of every block table:
@@ -139,7 +139,9 @@ export const H_ERR_ARG1: i32 = 64;
 export const H_P_FINISHED_REASONS: i32 = 65;
 /** Ends not listed because the finished list was full (see FINISHED in the drawing). */
 export const H_FINISHED_DROPPED: i32 = 66;
-// words 67..79 are reserved for growth.
+/** Bumped atomically as the last write of every call (see publish() in index.ts). */
+export const H_PUBLISH: i32 = 67;
+// words 68..79 are reserved for growth.
 
 // Block record (kv/pool.ts): byte size and byte offsets of its fields.
 export const BLOCK_BYTES: i32 = 16;

@@ -134,6 +134,7 @@ export class WorkerEngine implements Engine {
       stopWatching();
       if (st < 0) {
         const h = new Int32Array(memory.buffer, hdr, L.HEADER_WORDS);
+        Atomics.load(h, L.H_PUBLISH);
         throw statusError(st, h[L.H_ERR_ARG0], h[L.H_ERR_ARG1], { call: 'init' });
       }
       return new WorkerEngine(worker, remote, new EngineViews(memory, hdr), cfg);
@@ -185,6 +186,7 @@ export class WorkerEngine implements Engine {
 
   commit(): Promise<CommitSummary> {
     return this.serial(async () => {
+      this.views.release(); // sampledTokens were written by the caller
       const n = check(await this.call(this.remote.commit()), this.views, 'commit');
       this.views.plan.refreshFinished();
       this.ids.dropFinished(this.views.plan);
@@ -196,7 +198,10 @@ export class WorkerEngine implements Engine {
   stats(): Promise<EngineStats> { return this.serial(async () => this.views.stats()); }
 
   hasWork(): Promise<boolean> {
-    return this.serial(async () => this.views.header[L.H_RUNNING] + this.views.header[L.H_WAITING] > 0);
+    return this.serial(async () => {
+      this.views.acquire();
+      return this.views.header[L.H_RUNNING] + this.views.header[L.H_WAITING] > 0;
+    });
   }
 
   /** Runs the engine benchmark loop inside the worker (bench/engine.ts). */

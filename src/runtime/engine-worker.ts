@@ -8,8 +8,9 @@
 // instantiates over it and runs the engine's init(), which grows the memory once and writes the
 // header. init() then returns the header address; only after that reply does the client read
 // memory.buffer and build its views (a buffer taken earlier would have the pre-growth length).
-// Each later call writes shared memory in the worker before its reply is posted, and the client
-// reads after receiving it, so the reply orders the reads after the writes.
+// Each later call writes shared memory in the worker and ends with an atomic add to the header's
+// publish word; the client, after the reply arrives, does an Atomics.load of that word before it
+// reads (EngineViews.acquire): the atomics order the reads after the writes, not just the message.
 
 import * as Comlink from 'comlink';
 import { instantiateEngine, type EngineExports } from '../wasm/loader.js';

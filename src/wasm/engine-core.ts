@@ -108,6 +108,7 @@ export function stagePrompt(views: EngineViews, prompt: Int32Array | number[] | 
       views.whole.inputTokens[i] = t;
     }
   }
+  views.release();
   return [n, 1];
 }
 
@@ -172,6 +173,7 @@ export class EngineCore {
   }
 
   commit(): CommitSummary {
+    this.views.release(); // sampledTokens were written by the caller
     const n = check(this.exports.commit(), this.views, 'commit');
     this.views.plan.refreshFinished();
     this.ids.dropFinished(this.views.plan);

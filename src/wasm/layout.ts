@@ -73,6 +73,7 @@ export const H_ERR_ARG0 = 63;
 export const H_ERR_ARG1 = 64;
 export const H_P_FINISHED_REASONS = 65;
 export const H_FINISHED_DROPPED = 66;
+export const H_PUBLISH = 67;
 export const BLOCK_BYTES = 16;
 export const BLK_RING_POS = 0;
 export const BLK_REFCOUNT = 4;

@@ -52,6 +52,7 @@ export class PlanViews implements StepPlan {
   }
 
   refresh(): void {
+    this.v.acquire();
     const h = this.v.header, w = this.v.whole;
     const ns = h[L.H_NUM_SEQS];
     this.stepId = h[L.H_STEP_ID];
@@ -66,6 +67,7 @@ export class PlanViews implements StepPlan {
   }
 
   refreshFinished(): void {
+    this.v.acquire();
     const n = this.v.header[L.H_NUM_FINISHED];
     this.finishedIds = this.v.whole.finishedIds.subarray(0, n);
     this.finishedReasons = this.v.whole.finishedReasons.subarray(0, n);
@@ -156,11 +158,26 @@ export class EngineViews {
     return recs[((b * L.BLOCK_BYTES) + L.BLK_REFCOUNT) >> 2];
   }
 
+  /**
+   * Acquire side of the engine's publish(): call after an engine call returns (in a worker, after its
+   * reply arrives) and before reading what it wrote.
+   */
+  acquire(): void {
+    Atomics.load(this.header, L.H_PUBLISH);
+  }
+
+  /** Release side for the inputs TS writes (prompt tokens, sampled tokens) before an engine call. */
+  release(): void {
+    Atomics.add(this.header, L.H_PUBLISH, 1);
+  }
+
   errArgs(): [number, number] {
+    this.acquire();
     return [this.header[L.H_ERR_ARG0], this.header[L.H_ERR_ARG1]];
   }
 
   stats(): EngineStats {
+    this.acquire();
     const h = this.header, c = this.config;
     const group = (total: number, free: number, cached: number): GroupStats => ({
       totalBlocks: total, freeBlocks: free, usedBlocks: total - free, cachedBlocks: cached,
