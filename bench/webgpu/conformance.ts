@@ -7,6 +7,7 @@
 
 import { writeFileSync } from 'node:fs';
 import type { Dtype } from '../../src/backends/types.js';
+import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
 import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
 import { runCase, type CaseResult } from '../../test/helpers/run-case.js';
@@ -19,7 +20,7 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
-  const variant = (arg('variant') ?? 'auto') as 'auto' | 'workgroup' | 'subgroup';
+  const variant = (arg('variant') ?? 'auto') as DecodeVariant;
   const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeVariant: variant });
   const info = backend.describe();
   console.log(`adapter: ${JSON.stringify(info.adapter)} f16=${info.f16} subgroupMinSize=${info.subgroupMinSize} subgroupSize=${info.subgroupSize} decodeVariant=${variant}`);

@@ -12,6 +12,7 @@
 
 import { writeFileSync } from 'node:fs';
 import type { StepMetadata } from '../../src/backends/types.js';
+import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
 import { createWebGpuBackend, type WebGpuKvCache } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
 import { copyBandwidth, fillRandom, makeTimer, median } from './timing.js';
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
   const targets = (arg('targets') ?? '1024').split(',').map(Number);
-  const variants = (arg('variants') ?? 'auto').split(',') as Array<'auto' | 'workgroup' | 'subgroup'>;
+  const variants = (arg('variants') ?? 'auto').split(',') as DecodeVariant[];
   const dtype = device.features.has('shader-f16') ? 'f16' : 'f32';
   const elt = dtype === 'f16' ? 2 : 4;
   const info = adapter.info;

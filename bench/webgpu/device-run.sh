@@ -13,9 +13,9 @@ export NODE_PATH=.device-bundle/node_modules
 R="bash .device-bundle/run.sh"
 nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 | tee "$OUT/gpu.txt"
 if [ "$what" != bench ]; then
-  timeout 200 $R node dist/bench/webgpu/conformance.js --backend vulkan --json "$OUT/webgpu-conformance.json" 2>&1 | grep -v '^Warning' | tee "$OUT/conformance.log"
-  timeout 120 $R node dist/bench/webgpu/conformance.js --backend vulkan --variant workgroup --only decode 2>&1 | grep -v '^Warning' | tee "$OUT/conformance-workgroup.log"
+  timeout 150 $R node dist/bench/webgpu/conformance.js --backend vulkan --json "$OUT/webgpu-conformance.json" 2>&1 | grep -v '^Warning' | tee "$OUT/conformance.log"
+  timeout 90 $R node dist/bench/webgpu/conformance.js --backend vulkan --variant workgroup --only decode 2>&1 | grep -v '^Warning' | tee "$OUT/conformance-workgroup.log"
 fi
 if [ "$what" != conformance ]; then
-  timeout 300 $R node dist/bench/webgpu/decode.js --backend vulkan --targets "$targets" --variants "${VARIANTS:-auto}" --commit "$commit" --json "$OUT/webgpu-decode.json" 2>&1 | grep -v '^Warning' | tee "$OUT/decode.log"
+  timeout 280 $R node dist/bench/webgpu/decode.js --backend vulkan --targets "$targets" --variants "${VARIANTS:-auto}" --commit "$commit" --json "$OUT/webgpu-decode.json" 2>&1 | grep -v '^Warning' | tee "$OUT/decode.log"
 fi

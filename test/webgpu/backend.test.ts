@@ -107,14 +107,14 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     expect(backend.pipelines.compiled).toBe(compiled + 1);
   });
 
-  // Both paged_decode variants (the subgroup one is 'auto' wherever the subgroup size is fixed, as on
-  // lavapipe and NVIDIA; the workgroup one serves the other adapters), with 1 to many segments.
-  for (const variant of ['workgroup', 'subgroup'] as const) {
+  // Every paged_decode variant ('auto' takes gqa8 for GQA-8 layers where the subgroup size is fixed,
+  // as on lavapipe and NVIDIA, and workgroup elsewhere), with 1 to many segments.
+  for (const variant of ['workgroup', 'subgroup', 'gqa8'] as const) {
     it(`paged_decode (${variant} variant) counts the sink once for any number of split-KV segments`, async (ctx) => {
       const probeB = await createNodeBackend();
       const fixed = probeB.subgroupSize;
       await probeB.close();
-      if (variant === 'subgroup' && fixed === 0) ctx.skip(); // adapter without a fixed subgroup size
+      if (variant !== 'workgroup' && fixed < 8) ctx.skip(); // adapter without a fixed subgroup size >= 8
       const shape = shapeByName('decode-gptoss-large-sinks');
       const c = buildCase(shape, 'f32');
       for (const target of [1, 64, 4096]) {
@@ -130,10 +130,10 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     });
   }
 
-  it('paged_decode workgroup variant passes the decode shapes (window, h128, h256 softcap, ordered blocks)', async () => {
+  it('paged_decode workgroup variant passes the decode shapes (GQA 8, window, h128, h256 softcap, ordered blocks)', async () => {
     const b = await createNodeBackend({ decodeVariant: 'workgroup' });
     try {
-      for (const name of ['decode-gptoss-window-128', 'decode-mha-no-sinks-h128', 'mixed-h256-softcap', 'decode-ordered-blocks-no-sinks-window']) {
+      for (const name of ['decode-mqa-small-sinks', 'decode-gptoss-window-128', 'decode-mha-no-sinks-h128', 'mixed-h256-softcap', 'decode-ordered-blocks-no-sinks-window']) {
         for (const dtype of probe.f16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
           const r = await runCase(b, shapeByName(name), dtype);
           expect(r.problems, `${name} ${dtype}`).toEqual([]);

@@ -12,7 +12,7 @@ import { fromF16Array, toF16Array } from './half.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
 import { validateStep } from './plan.js';
 import type { ShaderSources } from './shaders.js';
-import { encodeStep, prepareStep, type PreparedStep, type StepContext } from './step.js';
+import { encodeStep, prepareStep, type DecodeVariant, type PreparedStep, type StepContext } from './step.js';
 
 export interface WebGpuBackendOptions {
   /** Text of every shaders/*.wgsl (loadShadersFromDisk in Node, loadShadersFromUrl in a browser). */
@@ -23,8 +23,8 @@ export interface WebGpuBackendOptions {
   decodeTargetWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
-  /** paged_decode variant: 'auto' (default) takes the subgroup variant where the subgroup size is fixed. */
-  decodeVariant?: 'auto' | 'workgroup' | 'subgroup';
+  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
+  decodeVariant?: DecodeVariant;
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;

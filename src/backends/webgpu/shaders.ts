@@ -7,7 +7,7 @@
 
 import { SinkrtError } from '../types.js';
 
-export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_reduce', 'unified_attention'] as const;
+export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_gqa8', 'paged_decode_reduce', 'unified_attention'] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 /** The text of every file in shaders/, by name without `.wgsl`. */
 export type ShaderSources = Record<ShaderName, string>;
@@ -53,6 +53,43 @@ function preprocess(text: string, flags: Record<string, boolean>, file: string):
   return out.join('\n');
 }
 
+/**
+ * Expands `//#unroll NAME COUNT` ... `//#end` blocks (nestable). COUNT is a number or a constant
+ * name. Unrolled, the body is repeated with `$NAME` replaced by 0, 1, ..: register arrays are then
+ * indexed by literals only (a GPU compiler keeps them in registers instead of local memory).
+ * Rolled (software adapters, whose compilers are slow on long code), it becomes a loop.
+ */
+export function expandUnroll(text: string, constants: Record<string, number>, rolled: boolean, file: string): string {
+  const lines = text.split('\n');
+  let i = 0;
+  const block = (depth: number): string[] => {
+    const out: string[] = [];
+    while (i < lines.length) {
+      const line = lines[i++];
+      const t = line.trim();
+      if (t.startsWith('//#unroll ')) {
+        const [name, countText] = t.slice(10).trim().split(/\s+/);
+        const count = /^\d+$/.test(countText) ? Number(countText) : constants[countText];
+        if (!name || count === undefined) throw new SinkrtError('E_SHADER', `${file}.wgsl: bad //#unroll line: ${t}`);
+        const body = block(depth + 1);
+        if (rolled) {
+          out.push(`for (var ${name}_i = 0u; ${name}_i < ${count}u; ${name}_i++) {`, ...body.map((b) => b.replaceAll(`$${name}`, `${name}_i`)), '}');
+        } else {
+          for (let k = 0; k < count; k++) out.push(...body.map((b) => b.replaceAll(`$${name}`, `${k}u`)));
+        }
+      } else if (t === '//#end') {
+        if (depth === 0) throw new SinkrtError('E_SHADER', `${file}.wgsl: //#end without //#unroll`);
+        return out;
+      } else {
+        out.push(line);
+      }
+    }
+    if (depth > 0) throw new SinkrtError('E_SHADER', `${file}.wgsl: unterminated //#unroll`);
+    return out;
+  };
+  return block(0).join('\n');
+}
+
 /** Full WGSL of one pipeline variant of `kernel`. */
 export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'online_softmax'>, opts: ComposeOptions): string {
   const header: string[] = [];
@@ -64,7 +101,7 @@ export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'onl
     header.push(`const ${name}: u32 = ${value}u;`);
   }
   const shared = preprocess(sources.online_softmax, opts.flags, 'online_softmax');
-  const body = preprocess(sources[kernel], opts.flags, kernel).replace('//#include online_softmax', shared);
+  const body = expandUnroll(preprocess(sources[kernel], opts.flags, kernel), opts.constants, opts.rolled === true, kernel).replace('//#include online_softmax', shared);
   if (body.includes('roll()')) header.push(`fn roll() -> u32 { return ${opts.rolled ? 'p.zero' : '0u'}; }`);
   return `${header.join('\n')}\n${body}`;
 }

@@ -20,6 +20,9 @@ const UNIFORM = 0x40;
 const WG = 256;
 const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
 
+/** paged_decode variants: see paged_decode.wgsl, paged_decode_sg.wgsl, paged_decode_gqa8.wgsl. */
+export type DecodeVariant = 'auto' | 'workgroup' | 'subgroup' | 'gqa8';
+
 export interface StepContext {
   device: GPUDevice;
   pipelines: PipelineCache;
@@ -29,7 +32,7 @@ export interface StepContext {
   /** Fixed subgroup size (min == max), 0 when unknown or variable: enables paged_decode_sg. */
   subgroupSize: number;
   /** Which paged_decode variant to use: 'auto' (subgroup variant where subgroupSize is fixed). */
-  decodeVariant: 'auto' | 'workgroup' | 'subgroup';
+  decodeVariant: DecodeVariant;
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
   rolled: boolean;
   decodeTargetWorkgroups: number;
@@ -137,11 +140,26 @@ export async function prepareStep(
   let segments: SegmentPlan | null = null;
   if (useFastDecode) {
     const SG = ctx.subgroupSize;
-    const useSg = ctx.decodeVariant !== 'workgroup' && SG >= 4 && G <= 8;
-    if (ctx.decodeVariant === 'subgroup' && !useSg) throw new Error(`paged_decode_sg needs a fixed subgroup size (have ${SG}) and G <= 8 (have ${G})`);
-    segments = planSegments(meta, layer, useSg ? SG : TILE, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+    const L = Math.min(SG, Math.max(8, D4 / 2));
+    const gqa8Ok = G === 8 && SG >= 8 && D4 % L === 0;
+    const sgOk = SG >= 4 && G <= 8;
+    const want = ctx.decodeVariant;
+    const variant = want === 'auto' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
+      throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
+    }
+    const STEPS = 4;
+    const NPW = SG / L;
+    const tileTokens = variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
+    segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
     let decode: GPUComputePipeline;
-    if (useSg) {
+    if (variant === 'gqa8') {
+      decode = await pipelines.get('paged_decode_gqa8', {
+        ...base,
+        flags: { SUBGROUPS: true },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8 },
+      });
+    } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
       decode = await pipelines.get('paged_decode_sg', { ...base, flags: { SUBGROUPS: true }, constants: { SG, D4, G, CL, CPL: D4 / CL, TGW: SG / CL } });
     } else {

@@ -1,0 +1,225 @@
+// paged_decode (GQA-8 subgroup variant): split-KV decode for layers with 8 query heads per KV head
+// (GPT-OSS: 64 / 8), on adapters with a fixed subgroup size SG >= 8. One workgroup = one subgroup.
+//
+// Algorithm: workgroup (segment, kvHead, decodeSeq); key tiles of TT = STEPS * NPW tokens.
+//   Lanes = (token slot tk in [0, NPW), column lane cl in [0, L)): L lanes cover one K/V row
+//   (CPL vec4 each, coalesced), NPW rows per step. q of the 8 heads for the lane's columns stays in
+//   registers for the whole kernel.
+//   1. all K and V loads of the tile are issued first (STEPS * CPL per lane, in flight together).
+//   2. QK per step: 8 partial dots per lane, then a reduce-scatter over the L lanes (3 halving
+//      subgroupShuffleXor levels, then plain sums): lane cl ends with the full logit of head
+//      cl / HL (HL = L / 8) for its token. 7 shuffles per step for L = 8, instead of 24.
+//   3. online softmax: tile max per head across token slots (shuffles), p and alpha once per head;
+//      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
+//      its barrier is cheap).
+//   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
+// End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
+// paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
+// so every register array is indexed by literals (see expandUnroll in shaders.ts).
+// Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
+// Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8.
+
+struct Params {
+  numQueryHeads: u32,
+  numKvHeads: u32,
+  blockSize: u32,
+  maxBlocksPerSeq: u32,
+  qslOff: u32,
+  seqLensOff: u32,
+  blockTableOff: u32,
+  numSegments: u32,
+  segTiles: u32,
+  window: u32,
+  softcap: f32,
+  scale: f32,
+  numBlocks: u32,
+  rowVec4: u32,
+  zero: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> md: array<i32>;
+@group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<vec4<KV>>;
+@group(0) @binding(4) var<storage, read> valueCache: array<vec4<KV>>;
+@group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
+
+var<workgroup> qs: array<vec4<f32>, 8u * D4>;
+var<workgroup> ps: array<vec4<f32>, 2u * TT>;
+var<workgroup> al: array<vec4<f32>, 2>;
+
+//#include online_softmax
+
+fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
+  if (j >= seqLen) {
+    return -1;
+  }
+  let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + j / p.blockSize];
+  if (blk < 0 || u32(blk) >= p.numBlocks) {
+    return -1;
+  }
+  return i32((u32(blk) * p.blockSize + j % p.blockSize) * p.rowVec4 + kvh * D4);
+}
+
+@compute @workgroup_size(SG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let seg = wid.x;
+  let kvh = wid.y;
+  let seq = wid.z;
+  let seqLen = u32(md[p.seqLensOff + seq]);
+  let qtok = u32(md[p.qslOff + seq]);
+  var kStart = 0u;
+  if (p.window > 0u && seqLen > p.window) {
+    kStart = seqLen - p.window;
+  }
+  let numTiles = (seqLen - kStart + TT - 1u) / TT;
+  let t0 = min(seg * p.segTiles, numTiles);
+  let t1 = min(t0 + p.segTiles, numTiles);
+
+  for (var i = lane; i < 8u * D4; i += SG) {
+    qs[i] = query[(qtok * p.numQueryHeads + kvh * 8u + i / D4) * D4 + i % D4] * p.scale;
+  }
+  workgroupBarrier();
+  let cl = lane % L;
+  let tk = lane / L;
+  let myHead = cl / HL;
+  let writer = cl % HL == 0u;
+  var q: array<vec4<f32>, 8u * CPL>;
+//#unroll h 8
+//#unroll k CPL
+  q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
+//#end
+//#end
+  var acc: array<vec4<f32>, 8u * CPL>;
+  var m_run = NEG;
+  var lsum = 0.0;
+  var offs: array<i32, STEPS>;
+  var kr: array<vec4<f32>, STEPS * CPL>;
+  var vr: array<vec4<f32>, STEPS * CPL>;
+  var sc: array<f32, STEPS>;
+  var d: array<f32, 8>;
+
+  for (var tile = t0; tile < t1; tile++) {
+    // 1. Issue every K and V load of the tile.
+//#unroll j STEPS
+    offs[$j] = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
+//#unroll k CPL
+    kr[$j * CPL + $k] = vec4<f32>(0.0);
+    vr[$j * CPL + $k] = vec4<f32>(0.0);
+    if (offs[$j] >= 0) {
+      kr[$j * CPL + $k] = vec4<f32>(keyCache[u32(offs[$j]) + cl * CPL + $k]);
+      vr[$j * CPL + $k] = vec4<f32>(valueCache[u32(offs[$j]) + cl * CPL + $k]);
+    }
+//#end
+//#end
+    // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
+//#unroll j STEPS
+//#unroll h 8
+    {
+      var a = vec4<f32>(0.0);
+//#unroll k CPL
+      a += q[$h * CPL + $k] * kr[$j * CPL + $k];
+//#end
+      d[$h] = a.x + a.y + a.z + a.w;
+    }
+//#end
+    {
+      let up1 = (cl & O1) != 0u;
+//#unroll i 4
+      d[$i] = select(d[$i], d[$i + 4u], up1) + subgroupShuffleXor(select(d[$i + 4u], d[$i], up1), O1);
+//#end
+      let up2 = (cl & O2) != 0u;
+//#unroll i 2
+      d[$i] = select(d[$i], d[$i + 2u], up2) + subgroupShuffleXor(select(d[$i + 2u], d[$i], up2), O2);
+//#end
+      let up3 = (cl & O3) != 0u;
+      d[0] = select(d[0], d[1], up3) + subgroupShuffleXor(select(d[1], d[0], up3), O3);
+      for (var o = O3 / 2u; o > 0u; o >>= 1u) {
+        d[0] += subgroupShuffleXor(d[0], o);
+      }
+      sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
+    }
+//#end
+    // 3. Online softmax for head myHead over the tile (all token slots).
+    var mt = NEG;
+//#unroll j STEPS
+    mt = max(mt, sc[$j]);
+//#end
+    for (var o = L; o < SG; o <<= 1u) {
+      mt = max(mt, subgroupShuffleXor(mt, o));
+    }
+    let m_new = max(m_run, mt);
+    let alpha = rescale(m_run, m_new);
+    m_run = m_new;
+    lsum *= alpha;
+//#unroll j STEPS
+    {
+      let pj = prob(sc[$j], m_new);
+      lsum += pj;
+      if (writer) {
+        ps[($j * NPW + tk) * 2u + myHead / 4u][myHead % 4u] = pj;
+      }
+    }
+//#end
+    if (writer && tk == 0u) {
+      al[myHead / 4u][myHead % 4u] = alpha;
+    }
+    workgroupBarrier();
+    // 4. PV for the 8 heads on this lane's columns.
+    let a0 = al[0];
+    let a1 = al[1];
+//#unroll k CPL
+    acc[0u * CPL + $k] *= a0.x;
+    acc[1u * CPL + $k] *= a0.y;
+    acc[2u * CPL + $k] *= a0.z;
+    acc[3u * CPL + $k] *= a0.w;
+    acc[4u * CPL + $k] *= a1.x;
+    acc[5u * CPL + $k] *= a1.y;
+    acc[6u * CPL + $k] *= a1.z;
+    acc[7u * CPL + $k] *= a1.w;
+//#end
+//#unroll j STEPS
+    {
+      let pa = ps[($j * NPW + tk) * 2u];
+      let pb = ps[($j * NPW + tk) * 2u + 1u];
+//#unroll k CPL
+      {
+        let v = vr[$j * CPL + $k];
+        acc[0u * CPL + $k] += pa.x * v;
+        acc[1u * CPL + $k] += pa.y * v;
+        acc[2u * CPL + $k] += pa.z * v;
+        acc[3u * CPL + $k] += pa.w * v;
+        acc[4u * CPL + $k] += pb.x * v;
+        acc[5u * CPL + $k] += pb.y * v;
+        acc[6u * CPL + $k] += pb.z * v;
+        acc[7u * CPL + $k] += pb.w * v;
+      }
+//#end
+    }
+//#end
+    workgroupBarrier();
+  }
+
+  // Sum the token slots: acc per column, lsum per head (HL lanes hold the same head's copy).
+  for (var o = L; o < SG; o <<= 1u) {
+//#unroll i 8
+//#unroll k CPL
+    acc[$i * CPL + $k] += subgroupShuffleXor(acc[$i * CPL + $k], o);
+//#end
+//#end
+    lsum += subgroupShuffleXor(lsum, o);
+  }
+  let base = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u;
+  if (tk == 0u) {
+//#unroll h 8
+//#unroll k CPL
+    partialO[(base + $h) * D4 + cl * CPL + $k] = acc[$h * CPL + $k];
+//#end
+//#end
+    if (writer) {
+      partialML[base + myHead] = vec2<f32>(m_run, lsum);
+    }
+  }
+}
