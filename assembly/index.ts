@@ -83,8 +83,9 @@ export function init(nb: i32, bs: i32, w: i32, nsb: i32, s: i32, t: i32, l: i32,
   poolInit(pool(0), NB, 0);
   if (W > 0) poolInit(pool(1), NSB, 1);
   tablesInit(); requestsInit(); schedulerInit(); metadataInit();
-  INPUT_TOKENS = carve(MB * BS << 2);
+  INPUT_TOKENS = carve(<i64>MB * BS << 2);
   const end = carvedEnd();
+  if (end < 0) return err(E_OUT_OF_MEMORY, 65536, memory.size()); // needs 4 GiB or more
   const pages = <i32>((end + 0xffff) >> 16);
   const have = memory.size();
   if (pages > have && memory.grow(pages - have) < 0) return err(E_OUT_OF_MEMORY, pages, have);

@@ -35,6 +35,7 @@ let BUMP: usize = 0;
 
 export function resetCarving(): void {
   carved = 0;
+  OVERFLOW = false;
   HDR = (__heap_base + 63) & ~<usize>63;
   BUMP = HDR + <usize>(HEADER_WORDS << 2);
 }
@@ -46,13 +47,18 @@ let carved: i32 = 0;
  * staggered by 1..8 cache lines: arrays whose sizes are multiples of 4 KiB would otherwise start at
  * the same cache set, and a loop reading element i of a dozen of them would thrash one set.
  */
-export function carve(bytes: i32): usize {
+export function carve(bytes: i64): usize {
   const p = BUMP;
-  BUMP += ((<usize>bytes + 63) & ~<usize>63) + (<usize>(1 + (carved++ & 7)) << 6);
+  const next = <i64>BUMP + ((bytes + 63) & ~63) + (<i64>(1 + (carved++ & 7)) << 6);
+  // Past 4 GiB (or a product that overflowed): flag it; init() refuses the config.
+  if (bytes < 0 || next > 0xffff0000) { OVERFLOW = true; return p; }
+  BUMP = <usize>next;
   return p;
 }
 
-export function carvedEnd(): usize { return BUMP; }
+let OVERFLOW: bool = false;
+/** Total bytes the carved regions need, or -1 when they would not fit in a 32-bit memory. */
+export function carvedEnd(): i64 { return OVERFLOW ? -1 : <i64>BUMP; }
 
 @inline export function hget(word: i32): i32 { return load<i32>(HDR + (<usize>word << 2)); }
 @inline export function hset(word: i32, v: i32): void { store<i32>(HDR + (<usize>word << 2), v); }

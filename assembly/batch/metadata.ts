@@ -59,8 +59,8 @@ export function metadataInit(): void {
   QUERY_LENS = carve(S << 2); REQUEST_IDS = carve(S << 2); SAMPLE = carve(S << 2);
   SAMPLED = carve(S << 2);
   FIN_CAP = 2 * R + S; FINISHED = carve(FIN_CAP << 2); FINISHED_REASONS = carve(FIN_CAP << 2);
-  BLOCK_TABLE = carve(S * MB << 2); SLOT_MAPPING = carve(T << 2);
-  SLID_BLOCK_TABLE = W > 0 ? carve(S * MB << 2) : 0;
+  BLOCK_TABLE = carve(<i64>S * MB << 2); SLOT_MAPPING = carve(T << 2);
+  SLID_BLOCK_TABLE = W > 0 ? carve(<i64>S * MB << 2) : 0;
   SLID_SLOT_MAPPING = W > 0 ? carve(T << 2) : 0;
   SEQ_SLOT = carve(S << 2); SEQ_EPOCH = carve(S << 2);
   M_OWNER = carve(S << 2); M_EPOCH = carve(S << 2); M_FULL_LEN = carve(S << 2);

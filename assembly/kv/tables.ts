@@ -28,9 +28,9 @@ let ROW_FREE: usize = 0;
 let rowFreeTop: i32 = 0;
 
 export function tablesInit(): void {
-  ROW_FULL = carve(S * MB << 2);
+  ROW_FULL = carve(<i64>S * MB << 2);
   ROW_FULL_LEN = carve(S << 2);
-  ROW_SLID = carve(S * MB << 2);
+  ROW_SLID = carve(<i64>S * MB << 2);
   ROW_SLID_LEN = carve(S << 2);
   ROW_SLID_START = carve(S << 2);
   ROW_HASHED = carve(S << 2);

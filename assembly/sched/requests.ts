@@ -44,7 +44,7 @@ export function requestsInit(): void {
   REQ_NCOMP = carve(R << 2); REQ_NGEN = carve(R << 2); REQ_MAXNEW = carve(R << 2);
   REQ_ROW = carve(R << 2); REQ_EPOCH = carve(R << 2); REQ_SCHED = carve(R << 2);
   REQ_HASHED = carve(R << 2); REQ_NHASH = carve(R << 2); REQ_PARTIAL = carve(R << 3);
-  REQ_HASHES = PC ? carve(R * MB << 3) : 0;
+  REQ_HASHES = PC ? carve(<i64>R * MB << 3) : 0;
   REQ_PREV = carve(R << 2); REQ_NEXT = carve(R << 2); FREE_SLOTS = carve(R << 2);
 }
 

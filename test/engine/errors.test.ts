@@ -65,6 +65,9 @@ describe('engine: named errors for bad calls', () => {
     expect(await rejected(EngineCore.create({ ...base, maxModelLen: 2.5 }))).toMatchObject({ code: 'BAD_CONFIG', message: expect.stringContaining('config.maxModelLen = 2.5') });
     expect(await rejected(EngineCore.create({ ...base, numBlocks: 1 << 20, maxNumSeqs: 1024, maxModelLen: 1 << 16 }, { maxMemoryPages: 64 })))
       .toMatchObject({ code: 'OUT_OF_MEMORY' });
+    // Regions past 4 GiB (S * MB * 4 alone is 2^42 bytes): refused, not wrapped around.
+    expect(await rejected(EngineCore.create({ ...base, blockSize: 1, maxNumSeqs: 65536, maxRequests: 65536, maxModelLen: 1 << 24 }, { maxMemoryPages: 64 })))
+      .toMatchObject({ code: 'OUT_OF_MEMORY' });
   });
 
   it('abort and finish are reported with their reasons; an abort between step and commit is skipped by commit', async () => {
