@@ -25,7 +25,7 @@ def main():
     simt = {(x["batch"], x["context"], x["sinks"]): x for x in decode_all if x.get("kernel") == "paged_decode_simt"}
     prefill_all = [x for x in bench if x["kind"] == "prefill"]
     prefill = [x for x in prefill_all if x.get("rowTiles", 0) == 0]
-    one_tile = {(x["batch"], x["seqLen"]): x for x in prefill_all if x.get("rowTiles", 0) == 1}
+    two_tile = {(x["batch"], x["seqLen"]): x for x in prefill_all if x.get("rowTiles", 0) == 2}
     base = {(x["batch"], x["seqLen"]): x for x in sdpa if x["kind"] == "sdpa"}
     copy_tbps = copy["tbps"] if copy else None
     print(f"device: {device.get('name')} ({device.get('arch')}), device-to-device copy {copy_tbps:.3f} TB/s" if copy else "no copy figure")
@@ -45,7 +45,7 @@ def main():
         rows.append(x)
         print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {(simt.get((x['batch'], x['context'], True)) or {}).get('tbps', float('nan')):>8.3f}")
     print("prefill (causal, same head shape, bf16), TFLOP/s; SDPA = PyTorch flash, no sinks")
-    print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7} {'1 tile/wave':>12}")
+    print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7} {'2 tiles/wave':>12}")
     for x in prefill:
         if not x["sinks"]:
             continue
@@ -54,7 +54,7 @@ def main():
         x["sdpa"] = b
         x["ratioToSdpa"] = x["tflops"] / b["tflops"] if b else None
         r = f"{x['ratioToSdpa']:.3f}" if b else "-"
-        one = one_tile.get((x["batch"], x["seqLen"]), {}).get("tflops", float("nan"))
+        one = two_tile.get((x["batch"], x["seqLen"]), {}).get("tflops", float("nan"))
         print(f"{x['batch']:>6} {x['seqLen']:>8} {x['tflops']:>13.1f} {off['tflops']:>8.1f} {(b['tflops'] if b else float('nan')):>8.1f} {r:>7} {one:>12.1f}")
     result = {
         "part": "rocm",

@@ -173,7 +173,7 @@ static void bench_prefill(const sinkrt_device_info& info) {
     for (int i = 0; i <= batch; i++) hq[i] = i * S;
     CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
     const double flops = 2.0 * batch * (double)S * S * D * Hq;  // QK^T and PV, causal half
-    const int variants[][2] = {{1, 0}, {0, 0}, {1, 1}};  // (sinks, rowTiles: 0 = default, 1 = one tile per wave)
+    const int variants[][2] = {{1, 0}, {0, 0}, {1, 2}};  // (sinks, rowTiles: 0 = default (one), 2 = two tiles per wave)
     for (const auto& var : variants) {
       const int withSinks = var[0];
       sinkrt_prefill_args a{};

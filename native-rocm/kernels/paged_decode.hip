@@ -9,7 +9,7 @@
 // Work item: one sequence, one KV head, one chunk of 16 rows (row = t * G + g), one split-KV segment.
 // Block = 128 threads; each wave works alone on its own keys (wave w takes key tiles w, w + NW, ...
 // of KW keys), so the main loop has no block barrier: a wave gathers KW keys' K and V rows through the
-// block table into its own shared-memory tile (16-byte async copies, kStages deep), then
+// block table into its own shared-memory tile (16-byte async copies, double-buffered), then
 // S = Q K^T, online softmax (running m, l per row), O += P V exactly as prefill.hip does. At the end the
 // waves' (m, l, O) are merged in shared memory (reusing the K/V tiles), and the block either finishes
 // the rows (one segment: the sink enters here, once) or writes the segment's partial for the reduce
@@ -25,7 +25,6 @@ using namespace sinkrt::paged;
 
 constexpr int kRows = 16;
 constexpr int kMinSegmentMma = 256;
-constexpr int kStages = 3;  // K/V tiles in flight per wave: this one plus two ahead
 
 __host__ __device__ constexpr int keys_per_wave(int) { return 16; }
 __host__ __device__ constexpr int ld_of(int D) { return D + 8; }
@@ -55,7 +54,7 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
   extern __shared__ __align__(16) sk_u16 smem[];
   sk_u16* Qs = smem;
   const int tid = threadIdx.x, w = tid / WAVE, lane = tid % WAVE;
-  sk_u16* Kw = Qs + kRows * LD + w * kStages * 2 * KW * LD;  // this wave's kStages buffers of [K, V] tiles
+  sk_u16* Kw = Qs + kRows * LD + w * 4 * KW * LD;  // this wave's two buffers of K then V tiles
 
   const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y;
   const int chunk = blockIdx.x / p.numSegments, seg = blockIdx.x % p.numSegments;
@@ -114,21 +113,16 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
     sk_copy_commit();
   };
   const int stride = NW * KW;
-  const int first = segStart + w * KW;
-  // Pipeline: kStages - 1 tiles are in flight while one is computed. Empty commit groups keep the
-  // group count aligned where a wave has fewer tiles.
-#pragma unroll
-  for (int i = 0; i < kStages - 1; i++) {
-    if (first + i * stride < segEnd) gather(first + i * stride, i);
-    else sk_copy_commit();
-  }
   int buf = 0;
-  for (int kt = first; kt < segEnd; kt += stride, buf = buf + 1 == kStages ? 0 : buf + 1) {
-    const int ahead = kt + (kStages - 1) * stride;
-    const int aheadBuf = buf == 0 ? kStages - 1 : buf - 1;
-    if (ahead < segEnd) gather(ahead, aheadBuf);
-    else sk_copy_commit();
-    sk_copy_wait<kStages - 1>();
+  if (segStart + w * KW < segEnd) gather(segStart + w * KW, 0);
+  for (int kt = segStart + w * KW; kt < segEnd; kt += stride, buf ^= 1) {
+    // Double buffering: the next tile loads while this one is computed.
+    if (kt + stride < segEnd) {
+      gather(kt + stride, buf ^ 1);
+      sk_copy_wait<1>();
+    } else {
+      sk_copy_wait<0>();
+    }
     sync_wave();
     const sk_u16* Kb = Kw + buf * 2 * KW * LD;
     const sk_u16* Vb = Kb + KW * LD;
@@ -231,7 +225,7 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
 
 size_t smem_bytes(int D) {
   const int NW = kPagedThreads / 32;  // the most waves a block has (wave 32); wave 64 uses less
-  return (size_t)(kRows + NW * kStages * 2 * keys_per_wave(D)) * ld_of(D) * sizeof(sk_u16);
+  return (size_t)(kRows + NW * 4 * keys_per_wave(D)) * ld_of(D) * sizeof(sk_u16);
 }
 
 template <class T, int D>

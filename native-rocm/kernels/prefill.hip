@@ -2,7 +2,7 @@
 // matrix units through mma_compat.h (mma.sync on NVIDIA, MFMA on CDNA).
 //
 // Grid: (query tiles, query heads, sequences); a block of 128 threads owns BM = 16 * MT * waves query
-// rows (128 on NVIDIA, 64 on CDNA with MT = 2) of one head of one sequence; each wave owns MT tiles of
+// rows (64 on NVIDIA, 32 on CDNA with MT = 1) of one head of one sequence; each wave owns MT tiles of
 // 16 rows, which share every K/V fragment it loads from shared memory. Shared memory holds
 // the Q tile and one K tile and one V tile of KT keys (64, or 32 for head size 256), rows padded by
 // 8 values (16 bytes) so ldmatrix row addresses fall in distinct banks.
@@ -208,8 +208,9 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
 #endif
 }
 
-// Row tiles per wave: 2 (each K/V fragment feeds two 16-row tiles) for head size 64; 1 for 128 and
-// 256, where a second tile's accumulators spill (seen in ptxas -v). rowTiles = 1 overrides (bench).
+// Row tiles per wave: 1 by default. rowTiles = 2 (head size 64 only) makes each K/V fragment feed two
+// 16-row tiles; on the H100 it measured slower (254 registers, 2 blocks per SM: 86-204 vs 104-203
+// TFLOP/s, bench/results/rocm-h100-20261124-v3.json), so it is opt-in. For 128/256 it would spill.
 template <class T, int D, int MT>
 int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   const int wave = a->waveSize > 0 ? a->waveSize : 32;
@@ -224,9 +225,8 @@ int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
 
 template <class T>
 int dispatch(const sinkrt_prefill_args* a, const PrefillParams& p) {
-  const bool one = a->rowTiles == 1;
   switch (a->headSize) {
-    case 64: return one ? launch<T, 64, 1>(a, p) : launch<T, 64, 2>(a, p);
+    case 64: return a->rowTiles == 2 ? launch<T, 64, 2>(a, p) : launch<T, 64, 1>(a, p);
     case 128: return launch<T, 128, 1>(a, p);
     case 256: return launch<T, 256, 1>(a, p);
   }

@@ -74,7 +74,7 @@ typedef struct sinkrt_prefill_args {
   int seqBegin, numSeqs;
   int maxQueryLen;
   int waveSize;
-  int rowTiles;          // 16-row tiles per wave: 0 = default (2 for head size 64), 1
+  int rowTiles;          // 16-row tiles per wave: 0 = default (1); 2 = two (head size 64 only)
   void* stream;
 } sinkrt_prefill_args;
 

@@ -19,8 +19,8 @@ import { probeDevice, type NativeAddon, type NativeCache, type NativeContext, ty
 export interface RocmBackendOptions {
   /** Fixed split-KV segment count for paged launches (tests); 0 = the heuristic (default). */
   forceSegments?: number;
-  /** 16-row tiles per wave in prefill: 0 = the kernel's default, 1 = one (tests cover both). */
-  prefillRowTiles?: 0 | 1;
+  /** 16-row tiles per wave in prefill: 0 = the kernel's default (one), 2 = two (head size 64; tests cover both). */
+  prefillRowTiles?: 0 | 2;
 }
 
 const DTYPE_CODE = { f16: 1, bf16: 2 } as const;
@@ -109,7 +109,7 @@ export class RocmBackend implements AttentionBackend {
     const seg = opts.forceSegments ?? 0;
     if (!Number.isInteger(seg) || seg < 0) throw new SinkrtError('E_INVALID_OPTION', `options.forceSegments = ${seg} must be an integer >= 0`);
     const tiles = opts.prefillRowTiles ?? 0;
-    if (tiles !== 0 && tiles !== 1) throw new SinkrtError('E_INVALID_OPTION', `options.prefillRowTiles = ${String(tiles)} must be 0 (default) or 1`);
+    if (tiles !== 0 && tiles !== 2) throw new SinkrtError('E_INVALID_OPTION', `options.prefillRowTiles = ${String(tiles)} must be 0 (default) or 2`);
     const { addon, info } = probeDevice();
     return new RocmBackend(addon, info, opts);
   }
