@@ -44,7 +44,13 @@ int sinkrt_report(const char* message) {
 int sinkrt_device_info_get(sinkrt_device_info* out) {
   memset(out, 0, sizeof *out);
   int count = 0;
-  SK_CHECK(hipGetDeviceCount(&count));
+  const hipError_t e = hipGetDeviceCount(&count);
+#if defined(SINKRT_NVIDIA)
+  // The usual case on a machine without a GPU: say so plainly rather than "driver version is insufficient".
+  if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice)
+    return sinkrt::fail("hipGetDeviceCount", "no NVIDIA driver (libcuda.so.1) new enough for the CUDA 13 runtime, or no GPU", __FILE__, __LINE__);
+#endif
+  if (e != hipSuccess) return sinkrt::fail_hip(e, "hipGetDeviceCount", __FILE__, __LINE__);
   if (count < 1) return sinkrt::fail("hipGetDeviceCount", "no GPU device found", __FILE__, __LINE__);
   SK_CHECK(hipSetDevice(0));
   hipDeviceProp_t prop;
