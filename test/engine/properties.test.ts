@@ -106,7 +106,7 @@ describe('engine properties over random workloads', () => {
         const h = await runWorkload(c, reqs, events);
         totals = { steps: totals.steps + h.steps, preemptions: totals.preemptions + h.preemptions, hits: totals.hits + h.hits, runs: totals.runs + 1 };
       }),
-      { numRuns: 600, seed: 20261124 },
+      { numRuns: 1000, seed: 20261124 },
     );
     // The workloads must actually exercise preemption and prefix hits, or the test proves little.
     console.log(`engine properties: ${totals.runs} workloads, ${totals.steps} steps, ${totals.preemptions} preemptions, ${totals.hits} prefix hits`);
