@@ -2,6 +2,8 @@
 // The module imports its memory (`env.memory`, shared): the host creates it, so the same memory can
 // be handed to a worker (it stays shared across postMessage) and viewed from every thread.
 
+import { SinkrtError } from '../backends/types.js';
+
 export interface EngineExports {
   init(nb: number, bs: number, w: number, nsb: number, s: number, t: number, l: number, r: number, pc: number): number;
   headerPtr(): number;
@@ -17,7 +19,16 @@ export interface EngineExports {
 export const DEFAULT_MAX_MEMORY_PAGES = 16384;
 
 export function createEngineMemory(maxPages = DEFAULT_MAX_MEMORY_PAGES): WebAssembly.Memory {
-  return new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: maxPages, shared: true });
+  } catch (e) {
+    // Browsers give shared memory only to cross-origin isolated pages.
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+    throw new SinkrtError('SHARED_MEMORY_UNAVAILABLE',
+      `engine: cannot create a shared WebAssembly.Memory of ${maxPages} pages` +
+      (isolated === false ? ': this page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)' : ''),
+      { cause: e });
+  }
 }
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
