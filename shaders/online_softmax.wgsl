@@ -1,6 +1,7 @@
-// online_softmax: the shared piece of every attention kernel (paged_decode, paged_decode_reduce,
+// online_softmax: the shared piece of every attention kernel (paged_decode*, paged_decode_reduce,
 // unified_attention). Included by the loader (src/backends/webgpu/shaders.ts) after the generated
-// header, which defines the compile-time constants and `alias KV` (f16 or f32 cache storage).
+// header, which defines the compile-time constants, `alias KV4` (one vec4 of the cache: vec4<f32>,
+// vec4<f16>, or vec2<u32> holding 4 packed halves) with kv_unpack / kv_pack to and from vec4<f32>.
 //
 // State of one query row over any subset of its keys: (m, l, acc) with
 //   m   = running max of the logits seen (NEG when none),

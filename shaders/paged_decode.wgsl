@@ -18,7 +18,7 @@
 //
 // Layouts (vec4 units):
 //   query          [numTokens, Hq, D4] f32; the decode token of sequence s is row queryStartLoc[s]
-//   key/valueCache [slot, Hkv, D4] vec4<KV>, slot = blockTable[s][j / blockSize] * blockSize + j % blockSize
+//   key/valueCache [slot, Hkv, D4] KV4, slot = blockTable[s][j / blockSize] * blockSize + j % blockSize
 //   partialO       [numDecodes, numSegments, Hq, D4] f32;  partialML [.., Hq] vec2 (m, l)
 // Grid: (numSegments, Hkv, numDecodes); workgroup WG = 256 invocations.
 // Inner loops run to `CONST + roll()`: roll() is 0 (unrolled) on GPUs and a runtime zero on software
@@ -49,8 +49,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<vec4<KV>>;
-@group(0) @binding(4) var<storage, read> valueCache: array<vec4<KV>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
 
@@ -115,8 +115,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     kr[i] = vec4<f32>(0.0);
     vr[i] = vec4<f32>(0.0);
     if (off >= 0 && t0 < t1) {
-      kr[i] = vec4<f32>(keyCache[off]);
-      vr[i] = vec4<f32>(valueCache[off]);
+      kr[i] = kv_unpack(keyCache[off]);
+      vr[i] = kv_unpack(valueCache[off]);
     }
   }
 
@@ -135,8 +135,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         kr[i] = vec4<f32>(0.0);
         vr[i] = vec4<f32>(0.0);
         if (off >= 0) {
-          kr[i] = vec4<f32>(keyCache[off]);
-          vr[i] = vec4<f32>(valueCache[off]);
+          kr[i] = kv_unpack(keyCache[off]);
+          vr[i] = kv_unpack(valueCache[off]);
         }
       }
     }

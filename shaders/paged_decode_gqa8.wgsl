@@ -41,8 +41,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<vec4<KV>>;
-@group(0) @binding(4) var<storage, read> valueCache: array<vec4<KV>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
 
@@ -109,8 +109,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     kr[$j * CPL + $k] = vec4<f32>(0.0);
     vr[$j * CPL + $k] = vec4<f32>(0.0);
     if (offs[$j] >= 0) {
-      kr[$j * CPL + $k] = vec4<f32>(keyCache[u32(offs[$j]) + cl * CPL + $k]);
-      vr[$j * CPL + $k] = vec4<f32>(valueCache[u32(offs[$j]) + cl * CPL + $k]);
+      kr[$j * CPL + $k] = kv_unpack(keyCache[u32(offs[$j]) + cl * CPL + $k]);
+      vr[$j * CPL + $k] = kv_unpack(valueCache[u32(offs[$j]) + cl * CPL + $k]);
     }
 //#end
 //#end

@@ -40,8 +40,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<vec4<KV>>;
-@group(0) @binding(4) var<storage, read> valueCache: array<vec4<KV>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
 
@@ -101,7 +101,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     if (off >= 0) {
       for (var c = 0u; c < D4 + roll(); c++) {
-        let k = vec4<f32>(keyCache[u32(off) + c]);
+        let k = kv_unpack(keyCache[u32(off) + c]);
         for (var h = 0u; h < G; h++) {
           acc_s[h] += qs[h * D4 + c] * k;
         }
@@ -136,7 +136,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       if (voff >= 0) {
         for (var k = 0u; k < CPL; k++) {
-          let v = vec4<f32>(valueCache[u32(voff) + cl * CPL + k]);
+          let v = kv_unpack(valueCache[u32(voff) + cl * CPL + k]);
           for (var h = 0u; h < G; h++) {
             acc[h * CPL + k] += pt[h] * v;
           }

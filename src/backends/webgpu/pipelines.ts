@@ -23,7 +23,7 @@ export class PipelineCache {
   }
 
   get(kernel: KernelFile, opts: ComposeOptions): Promise<GPUComputePipeline> {
-    const key = `${kernel}|${opts.f16 ? 'f16' : 'f32'}|${opts.rolled ? 'rolled' : 'unrolled'}|${Object.entries(opts.flags).filter(([, v]) => v).map(([k]) => k).join(',')}|${Object.entries(opts.constants).map(([k, v]) => `${k}=${v}`).join(',')}`;
+    const key = `${kernel}|${opts.f16 ? (opts.packedF16 ? 'f16packed' : 'f16') : 'f32'}|${opts.rolled ? 'rolled' : 'unrolled'}|${Object.entries(opts.flags).filter(([, v]) => v).map(([k]) => k).join(',')}|${Object.entries(opts.constants).map(([k, v]) => `${k}=${v}`).join(',')}`;
     let p = this.pipelines.get(key);
     if (!p) {
       p = this.build(kernel, opts, key);

@@ -13,7 +13,13 @@ export type ShaderName = (typeof SHADER_NAMES)[number];
 export type ShaderSources = Record<ShaderName, string>;
 
 export interface ComposeOptions {
+  /** f16 cache storage (else f32). */
   f16: boolean;
+  /**
+   * f16 storage read as u32 pairs and converted with unpack2x16float / pack2x16float instead of
+   * WGSL f16 types (no `enable f16`): an alternative load path for adapters where it is faster.
+   */
+  packedF16?: boolean;
   /** Flags for `//#if` blocks, e.g. SUBGROUPS. */
   flags: Record<string, boolean>;
   /** Compile-time u32 constants, e.g. { D4: 16, G: 8 }. */
@@ -93,9 +99,19 @@ export function expandUnroll(text: string, constants: Record<string, number>, ro
 /** Full WGSL of one pipeline variant of `kernel`. */
 export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'online_softmax'>, opts: ComposeOptions): string {
   const header: string[] = [];
-  if (opts.f16) header.push('enable f16;');
+  const packed = opts.f16 && opts.packedF16 === true;
+  if (opts.f16 && !packed) header.push('enable f16;');
   if (opts.flags.SUBGROUPS) header.push('enable subgroups;');
-  header.push(`alias KV = ${opts.f16 ? 'f16' : 'f32'};`);
+  if (packed) {
+    header.push('alias KV4 = vec2<u32>;');
+    header.push('fn kv_unpack(x: KV4) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }');
+    header.push('fn kv_pack(v: vec4<f32>) -> KV4 { return KV4(pack2x16float(v.xy), pack2x16float(v.zw)); }');
+  } else {
+    const t = opts.f16 ? 'f16' : 'f32';
+    header.push(`alias KV4 = vec4<${t}>;`);
+    header.push('fn kv_unpack(x: KV4) -> vec4<f32> { return vec4<f32>(x); }');
+    header.push(`fn kv_pack(v: vec4<f32>) -> KV4 { return vec4<${t}>(v); }`);
+  }
   for (const [name, value] of Object.entries(opts.constants)) {
     if (!Number.isInteger(value) || value < 0) throw new SinkrtError('E_SHADER', `constant ${name} = ${value} must be a u32`);
     header.push(`const ${name}: u32 = ${value}u;`);

@@ -33,6 +33,11 @@ export interface StepContext {
   subgroupSize: number;
   /** Which paged_decode variant to use: 'auto' (subgroup variant where subgroupSize is fixed). */
   decodeVariant: DecodeVariant;
+  /** gqa8 tuning: key rows per lane per tile (STEPS) and column lanes per row (0 = max(8, D4 / 2)). */
+  gqa8Steps: number;
+  /** Read f16 caches as packed u32 pairs (see ComposeOptions.packedF16). */
+  packedF16: boolean;
+  gqa8Lanes: number;
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
   rolled: boolean;
   decodeTargetWorkgroups: number;
@@ -122,7 +127,7 @@ export async function prepareStep(
   const pdata = new ArrayBuffer(4 * PARAM_SLOT);
   const u32 = (slot: number) => new Uint32Array(pdata, slot * PARAM_SLOT, PARAM_SLOT / 4);
   const f32 = (slot: number) => new Float32Array(pdata, slot * PARAM_SLOT, PARAM_SLOT / 4);
-  const base = { f16: cache.f16, rolled: ctx.rolled };
+  const base = { f16: cache.f16, packedF16: ctx.packedF16, rolled: ctx.rolled };
   const numSlots = cache.numBlocks * cache.blockSize;
 
   // reshape_and_cache (slot 0)
@@ -140,15 +145,15 @@ export async function prepareStep(
   let segments: SegmentPlan | null = null;
   if (useFastDecode) {
     const SG = ctx.subgroupSize;
-    const L = Math.min(SG, Math.max(8, D4 / 2));
-    const gqa8Ok = G === 8 && SG >= 8 && D4 % L === 0;
+    const L = Math.min(SG, ctx.gqa8Lanes > 0 ? Math.min(ctx.gqa8Lanes, D4) : Math.max(8, D4 / 2));
+    const gqa8Ok = G === 8 && SG >= 8 && L >= 8 && D4 % L === 0;
     const sgOk = SG >= 4 && G <= 8;
     const want = ctx.decodeVariant;
     const variant = want === 'auto' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
-    const STEPS = 4;
+    const STEPS = ctx.gqa8Steps;
     const NPW = SG / L;
     const tileTokens = variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
     segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
