@@ -31,7 +31,17 @@ describe('webgpu host pieces (no adapter needed)', () => {
     const plain = compose(src, 'paged_decode', { f16: false, flags: {}, constants: { D4: 16 } });
     expect(plain).not.toContain('subgroupShuffleXor');
     expect(plain).not.toContain('enable subgroups');
-    expect(plain).toContain('alias KV = f32;');
+    expect(plain).toContain('alias KV4 = vec4<f32>;');
+    const packed = compose(src, 'reshape_and_cache', { f16: true, packedF16: true, flags: {}, constants: {} });
+    expect(packed).not.toContain('enable f16');
+    expect(packed).toContain('unpack2x16float');
+    // //#unroll: literal indices on GPUs, a loop when rolled.
+    const c = { SG: 32, D4: 16, L: 8, CPL: 2, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1 };
+    const unrolled = compose(src, 'paged_decode_gqa8', { f16: false, flags: { SUBGROUPS: true }, constants: c });
+    expect(unrolled).toContain('q[7u * CPL + 1u]');
+    expect(unrolled).not.toContain('$');
+    const rolled = compose(src, 'paged_decode_gqa8', { f16: false, rolled: true, flags: { SUBGROUPS: true }, constants: c });
+    expect(rolled).toContain('for (var h_i = 0u; h_i < 8u; h_i++)');
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
   });
 });
