@@ -10,8 +10,8 @@
 // preempted by recompute: its blocks go back (cached ones stay in the prefix cache), numComputed
 // drops to 0, and it goes to the front of the waiting queue. If that was already scheduled this
 // step, it is taken out of the step and its tokens go back to the budget. If the sequence itself is
-// the last, it is preempted and scheduling of running sequences stops. A waiting request that does
-// not fit stops admission (FCFS: no later request jumps it).
+// the last, it is preempted (nothing runs after it; continuations noted before it are still tried).
+// A waiting request that does not fit stops admission (FCFS: no later request jumps it).
 //
 // Every request is always in exactly one place: the free stack, the waiting queue, or the running
 // list; it leaves only by commit() (generated maxNewTokens), abort() or finish().
