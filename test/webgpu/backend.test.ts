@@ -140,6 +140,21 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     });
   }
 
+  it('gqa8 paged_decode handles head sizes 128 and 256 with GQA 8 (shapes outside the shared table)', async (ctx) => {
+    const b = await createNodeBackend({ decodeVariant: 'auto' });
+    try {
+      if (b.subgroupSize < 8) ctx.skip();
+      for (const headSize of [128, 256] as const) {
+        const shape = { ...shapeByName('decode-mqa-small-sinks'), name: `gqa8-h${headSize}`, headSize, blockSize: 32 as const, softcap: 25, slidingWindow: 100, decodes: [1, 99, 250] };
+        const r = await runCase(b, shape, 'f32');
+        expect(r.selection?.decode.kernel).toBe('paged_decode');
+        expect(r.problems, shape.name).toEqual([]);
+      }
+    } finally {
+      await b.close();
+    }
+  });
+
   it('paged_decode workgroup variant passes the decode shapes (GQA 8, window, h128, h256 softcap, ordered blocks)', async () => {
     const b = await createNodeBackend({ decodeVariant: 'workgroup' });
     try {
