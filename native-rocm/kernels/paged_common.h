@@ -130,6 +130,12 @@ __global__ void __launch_bounds__(kPagedThreads) paged_attention_reduce_kernel(P
   const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y, chunk = blockIdx.x / R, r = blockIdx.x % R;
   RowRange rr;
   if (!row_range(p, seq, chunk, R, rr) || r >= rr.rowsHere) return;
+#if defined(SK_PD_PDL) && SK_PD_PDL && defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // paged_decode.hip launches this as a programmatic dependent of the kernel that writes the
+  // partials: wait for that grid to complete (and its writes to be visible). The rows' ranges above
+  // come from inputs it does not write. In an ordinary launch this returns at once.
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
   const size_t item = ((size_t)blockIdx.z * gridDim.y + blockIdx.y) * p.numChunks + chunk;
   const int S = p.numSegments;
   float m = -INFINITY;

@@ -14,10 +14,48 @@
 // waves' (m, l, O) are merged in shared memory (reusing the K/V tiles), and the block either finishes
 // the rows (one segment: the sink enters here, once) or writes the segment's partial for the reduce
 // kernel of paged_common.h (which adds the sink once).
-// Segments: chosen from the occupancy of this kernel so the grid fills whole waves of the device
-// (see paged_decode_mma_plan). Shared memory rows are padded by 16 bytes (ldmatrix bank spread).
+// Grid: x = KV head (fastest) x chunk x segment, z = sequence, so the Hkv blocks that read the same
+// cache blocks (one 128-byte row piece each) run side by side. Segments (paged_decode_mma_plan): a
+// grid that one segment leaves under a full wave of resident blocks (batch 1-8) is split to about 2
+// blocks per compute unit (long segments); a larger grid takes the count that fills whole waves.
+// The split-KV reduce is launched on NVIDIA as a programmatic dependent (PDL), so its launch overlaps
+// the main kernel's tail. Shared memory rows are padded by 16 bytes (ldmatrix bank spread).
+// Measurements behind each choice: bench/rocm/NOTES.md. (Over 400 lines: the kernel, its plan and
+// launch, and the A/B switches kept for re-measuring them belong in one place.)
+//
+// Switches (compile-time, for A/B builds on the GPU machine; the defaults are what measured best):
+//   SK_PD_BTPF       block-table entries of a tile loaded one tile ahead (off the gather's path)
+//   SK_PD_KVFAST     KV head fastest in the grid (0: head in grid y, the earlier order)
+//   SK_PD_HOSTCACHE  occupancy and the shared-memory attribute looked up once per device, not per call
+//   SK_PD_PDL        NVIDIA: the reduce as a programmatic dependent launch
+//   SK_PD_SEGRULE    0: segments only fill whole waves; 1: small grids get SK_PD_SMALL_PER_CU blocks/CU
+//   SK_PD_L2PF       NVIDIA: L2 prefetch size (bytes: 64/128/256) on the K/V async copies; 0 = none
+#ifndef SK_PD_BTPF
+#define SK_PD_BTPF 1
+#endif
+#ifndef SK_PD_KVFAST
+#define SK_PD_KVFAST 1
+#endif
+#ifndef SK_PD_HOSTCACHE
+#define SK_PD_HOSTCACHE 1
+#endif
+#ifndef SK_PD_PDL
+#define SK_PD_PDL 1
+#endif
+#ifndef SK_PD_SEGRULE
+#define SK_PD_SEGRULE 1
+#endif
+#ifndef SK_PD_SMALL_PER_CU
+#define SK_PD_SMALL_PER_CU 2
+#endif
+#ifndef SK_PD_L2PF
+#define SK_PD_L2PF 0
+#endif
 #include "paged_common.h"
 #include "../mma_compat.h"
+
+#include <atomic>
+
 
 namespace sinkrt {
 namespace {
@@ -28,6 +66,19 @@ constexpr int kMinSegmentMma = 256;
 
 __host__ __device__ constexpr int keys_per_wave(int) { return 16; }
 __host__ __device__ constexpr int ld_of(int D) { return D + 8; }
+
+// One 16-byte async K/V copy; with SK_PD_L2PF the L2 also fetches the rest of the aligned
+// SK_PD_L2PF-byte span (the neighbouring KV heads' pieces of the same token row).
+__device__ __forceinline__ void kv_copy16(void* smem, const void* gmem, bool valid) {
+#if SK_PD_L2PF && defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define SK_PD_STR2(x) #x
+#define SK_PD_STR(x) SK_PD_STR2(x)
+  const unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+  asm volatile("cp.async.cg.shared.global.L2::" SK_PD_STR(SK_PD_L2PF) "B [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(valid ? 16 : 0));
+#else
+  sk_copy16_async(smem, gmem, valid);
+#endif
+}
 
 #if SINKRT_HAS_MMA
 __device__ __forceinline__ void sync_wave() {
@@ -56,8 +107,17 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
   const int tid = threadIdx.x, w = tid / WAVE, lane = tid % WAVE;
   sk_u16* Kw = Qs + kRows * LD + w * 4 * KW * LD;  // this wave's two buffers of K then V tiles
 
+#if SK_PD_KVFAST
+  const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.x % p.numKvHeads;
+  const int cs = blockIdx.x / p.numKvHeads;
+  const int chunk = cs / p.numSegments, seg = cs % p.numSegments;
+#else
   const int seq = p.seqBegin + blockIdx.z, kvh = blockIdx.y;
   const int chunk = blockIdx.x / p.numSegments, seg = blockIdx.x % p.numSegments;
+#endif
+#if SK_PD_PDL && defined(SINKRT_NVIDIA) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::);
+#endif
   RowRange rr;
   if (!row_range(p, seq, chunk, kRows, rr)) return;
   const int segStart = rr.lo + seg * p.segLen;
@@ -98,6 +158,15 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
   const int* bt = p.blockTable + (size_t)seq * p.maxBlocksPerSeq;
   const int bmask = p.blockSize - 1;
   // Gathers the KW keys from kt into buffer b (cp.async: nothing held in registers meanwhile).
+  // With SK_PD_BTPF the cache-block numbers come from blk[], loaded one tile earlier.
+  int blk[NL];
+  auto load_blk = [&](int kt) {
+#pragma unroll
+    for (int n = 0; n < NL; n++) {
+      const int key = kt + (n * WAVE + lane) / VPR;
+      blk[n] = key < segEnd ? bt[key >> p.blockShift] : 0;
+    }
+  };
   auto gather = [&](int kt, int b) {
     sk_u16* Kb = Kw + b * 2 * KW * LD;
     sk_u16* Vb = Kb + KW * LD;
@@ -106,19 +175,35 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
       const int idx = n * WAVE + lane, r = idx / VPR, cc = idx % VPR, key = kt + r;
       const bool valid = key < segEnd;
       size_t off = 0;
+#if SK_PD_BTPF
+      if (valid) off = ((size_t)blk[n] * p.blockSize + (key & bmask)) * tokenStride + (size_t)kvh * D + cc * 8;
+#else
       if (valid) off = ((size_t)bt[key >> p.blockShift] * p.blockSize + (key & bmask)) * tokenStride + (size_t)kvh * D + cc * 8;
-      sk_copy16_async(Kb + r * LD + cc * 8, p.keyCache + off, valid);
-      sk_copy16_async(Vb + r * LD + cc * 8, p.valueCache + off, valid);
+#endif
+      kv_copy16(Kb + r * LD + cc * 8, p.keyCache + off, valid);
+      kv_copy16(Vb + r * LD + cc * 8, p.valueCache + off, valid);
     }
     sk_copy_commit();
   };
   const int stride = NW * KW;
   int buf = 0;
+#if SK_PD_BTPF
+  if (segStart + w * KW < segEnd) {
+    load_blk(segStart + w * KW);
+    gather(segStart + w * KW, 0);
+    load_blk(segStart + w * KW + stride);
+  }
+#else
+  (void)load_blk;
   if (segStart + w * KW < segEnd) gather(segStart + w * KW, 0);
+#endif
   for (int kt = segStart + w * KW; kt < segEnd; kt += stride, buf ^= 1) {
     // Double buffering: the next tile loads while this one is computed.
     if (kt + stride < segEnd) {
       gather(kt + stride, buf ^ 1);
+#if SK_PD_BTPF
+      load_blk(kt + 2 * stride);
+#endif
       sk_copy_wait<1>();
     } else {
       sk_copy_wait<0>();
@@ -191,7 +276,7 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
     }
   }
   __syncthreads();
-  const size_t item = ((size_t)blockIdx.z * gridDim.y + blockIdx.y) * p.numChunks + chunk;
+  const size_t item = ((size_t)blockIdx.z * p.numKvHeads + kvh) * p.numChunks + chunk;
   for (int e = tid; e < rr.rowsHere * D; e += kPagedThreads) {
     const int r = e / D, d = e % D;
     float M = -INFINITY;
@@ -228,11 +313,42 @@ size_t smem_bytes(int D) {
   return (size_t)(kRows + NW * 4 * keys_per_wave(D)) * ld_of(D) * sizeof(sk_u16);
 }
 
+#if SK_PD_HOSTCACHE
+// Current device id (the cache below is per device: function attributes and occupancy are).
+inline int current_device() {
+  int dev = 0;
+#if defined(SINKRT_NVIDIA)
+  if (cudaGetDevice(&dev) != cudaSuccess) return -1;
+#else
+  if (hipGetDevice(&dev) != hipSuccess) return -1;
+#endif
+  return dev;
+}
+constexpr int kCachedDevices = 16;
+#endif
+
+// Resident blocks per compute unit; also raises the kernel's dynamic shared-memory limit. With
+// SK_PD_HOSTCACHE both happen once per device and kernel (they cost microseconds of host time per
+// call, which a batch-1 decode step of ~50 us feels).
 template <class T, int D>
 int occupancy(int* blocksPerCu) {
+#if SK_PD_HOSTCACHE
+  static std::atomic<int> cache[kCachedDevices];  // 0 = not yet known, else blocks per CU
+  const int dev = current_device();
+  if (dev >= 0 && dev < kCachedDevices) {
+    const int c = cache[dev].load(std::memory_order_relaxed);
+    if (c > 0) {
+      *blocksPerCu = c;
+      return 0;
+    }
+  }
+#endif
   const size_t smem = smem_bytes(D);
   SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_mma_kernel<T, D>, kPagedThreads, smem));
+#if SK_PD_HOSTCACHE
+  if (dev >= 0 && dev < kCachedDevices && *blocksPerCu > 0) cache[dev].store(*blocksPerCu, std::memory_order_relaxed);
+#endif
   return 0;
 }
 
@@ -249,14 +365,39 @@ int occupancy_for(int D, int* n) {
 template <class T, int D>
 int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
   const size_t smem = smem_bytes(D);
+#if SK_PD_HOSTCACHE
+  int bps = 0;  // the plan ran occupancy<T, D> on this device already: this only reads the cache
+  if (occupancy<T, D>(&bps) != 0) return 1;
+#else
   SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+#endif
   hipStream_t stream = (hipStream_t)a->stream;
+#if SK_PD_KVFAST
+  dim3 grid(a->numKvHeads * pl.numChunks * pl.numSegments, 1, a->numSeqs);
+#else
   dim3 grid(pl.numChunks * pl.numSegments, a->numKvHeads, a->numSeqs);
+#endif
   hipLaunchKernelGGL((paged_decode_mma_kernel<T, D>), grid, dim3(kPagedThreads), smem, stream, p);
   SK_CHECK_LAUNCH("paged_decode");
   if (pl.numSegments > 1) {
     dim3 rgrid(pl.numChunks * pl.R, a->numKvHeads, a->numSeqs);
+#if SK_PD_PDL && defined(SINKRT_NVIDIA)
+    // The reduce may be scheduled while the main kernel's last blocks run; it waits for them
+    // (griddepcontrol.wait) before reading the partials. Saves the launch gap between the two.
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = rgrid;
+    cfg.blockDim = dim3(kPagedThreads);
+    cfg.dynamicSmemBytes = 0;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = 1;
+    SK_CHECK(cudaLaunchKernelEx(&cfg, paged_attention_reduce_kernel<D, kRows>, p));
+#else
     hipLaunchKernelGGL((paged_attention_reduce_kernel<D, kRows>), rgrid, dim3(kPagedThreads), 0, stream, p);
+#endif
     SK_CHECK_LAUNCH("paged_decode_reduce");
   }
   return 0;
@@ -291,13 +432,25 @@ int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
   const int most = (maxKeys + kMinSegmentMma - 1) / kMinSegmentMma;
   int bestS = 1;
   double bestScore = -1e9;
-  for (int want = 1; want <= most && want <= 512; want++) {
-    PagedPlan t = *pl;
-    sinkrt_paged_args b = *a;
-    b.forceSegments = 0;
-    split_segments(&b, items, want, kMinSegmentMma, grain, &t);
-    const double waves = items * (double)t.numSegments / slots;
-    const double score = waves / ceil(waves) - 0.0005 * t.numSegments;
+#if SK_PD_SEGRULE
+  // Small grids (batch 1-8 with long contexts): measured on the H100 at batch 1 x 32K, 8 KV heads,
+  // about 2 blocks per SM (32 segments, 1024 keys each) beat one full wave of 4 per SM (64 segments)
+  // by 11% of GPU time: fewer, longer streams per SM. Larger grids keep the wave-filling rule.
+  const long cus = a->computeUnits > 0 ? a->computeUnits : 1;
+  if (items < (long)bps * cus) {
+    long want = (long)SK_PD_SMALL_PER_CU * cus / items;
+    if (want < 1) want = 1;
+    if (want > most) want = most;
+    split_segments(a, items, (int)want, kMinSegmentMma, grain, pl);
+    return 0;
+  }
+#endif
+  for (int want = 1; want <= most && want <= kMaxSegments; want++) {
+    // The count split_segments makes of this wish (inlined: this loop runs on every decode call).
+    const int segLen = ((maxKeys + want - 1) / want + grain - 1) / grain * grain;
+    const int S = (maxKeys + segLen - 1) / segLen;
+    const double waves = items * (double)S / slots;
+    const double score = waves / ceil(waves) - 0.0005 * S;
     if (score > bestScore + 1e-9) {
       bestScore = score;
       bestS = want;
