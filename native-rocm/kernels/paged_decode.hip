@@ -67,6 +67,7 @@ constexpr int kMinSegmentMma = 256;
 __host__ __device__ constexpr int keys_per_wave(int) { return 16; }
 __host__ __device__ constexpr int ld_of(int D) { return D + 8; }
 
+#if SINKRT_HAS_MMA
 // One 16-byte async K/V copy; with SK_PD_L2PF the L2 also fetches the rest of the aligned
 // SK_PD_L2PF-byte span (the neighbouring KV heads' pieces of the same token row).
 __device__ __forceinline__ void kv_copy16(void* smem, const void* gmem, bool valid) {
@@ -80,7 +81,6 @@ __device__ __forceinline__ void kv_copy16(void* smem, const void* gmem, bool val
 #endif
 }
 
-#if SINKRT_HAS_MMA
 __device__ __forceinline__ void sync_wave() {
 #if defined(SINKRT_NVIDIA)
   __syncwarp();
