@@ -14,7 +14,8 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { declareKernel, selectKernels, type BackendCapabilities, type KernelName, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { DTYPE_CODE, FLOAT_PARAMS, PARAM, PARAM_BYTES, STATUS_TEXT } from './abi.js';
-import { validateCacheSpec, validateStep } from './validate.js';
+import { validateStep } from '../validate.js';
+import { validateCacheSpec } from './validate.js';
 import { CpuModule, type WasmSource } from './wasm.js';
 
 export interface CpuBackendOptions {

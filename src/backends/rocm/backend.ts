@@ -11,7 +11,7 @@
 // Storage dtypes: f16 and bf16 (f32 accumulation in every kernel).
 
 import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } from '../backend.js';
-import { validateStep } from '../cpu/validate.js';
+import { validateStep } from '../validate.js';
 import { declareKernel, selectKernels, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { probeDevice, type NativeAddon, type NativeCache, type NativeContext, type NativeDeviceInfo } from './addon.js';

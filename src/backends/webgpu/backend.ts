@@ -9,8 +9,8 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { declareKernel, selectKernels, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type Dtype, type LayerConfig, type StepMetadata } from '../types.js';
 import { fromF16Array, toF16Array } from './half.js';
+import { validateStep } from '../validate.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
-import { validateStep } from './plan.js';
 import type { ShaderSources } from './shaders.js';
 import { encodeStep, prepareStep, type DecodeVariant, type PreparedStep, type StepContext } from './step.js';
 
