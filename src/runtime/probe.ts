@@ -74,20 +74,7 @@ const STARTERS: Record<BackendName, Starter> = {
       // Browsers and Electron renderers: navigator.gpu; shaders from host.shaders or host.shaderUrl.
       const adapter = await navigator.gpu.requestAdapter();
       if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
-      // The kernels want the adapter's limits, not WebGPU's defaults (e.g. 16 KiB of workgroup storage).
-      const l = adapter.limits;
-      const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
-      const d = await adapter.requestDevice({
-        requiredFeatures: wanted.filter((f) => adapter.features.has(f)),
-        requiredLimits: {
-          maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-          maxBufferSize: l.maxBufferSize,
-          maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-          maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-          maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-          maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-        },
-      });
+      const d = await wg.requestSinkrtDevice(adapter);
       device = d;
       release = () => d.destroy();
     } else if (device === undefined) {

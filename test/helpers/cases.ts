@@ -5,20 +5,12 @@
 
 import { pagedAttentionReference, roundArray, writeKvReference } from '../../src/backends/reference/index.js';
 import type { KvCacheSpec } from '../../src/backends/backend.js';
+import { prng } from '../../src/runtime/trace.js';
 import type { Dtype, LayerConfig, StepMetadata } from '../../src/backends/types.js';
 import type { BatchShape } from './shapes.js';
 
-/** Small deterministic PRNG (mulberry32): the same seed gives the same case on every host. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32): the same seed gives the same case on every host. */
+export const rng = prng;
 
 export function hashName(s: string): number {
   let h = 2166136261;

@@ -2,3 +2,4 @@
 export { WebGpuBackend, createWebGpuBackend, type WebGpuBackendOptions, type WebGpuKvCache } from './backend.js';
 export { compose, checkSources, loadShadersFromUrl, SHADER_NAMES, type ShaderSources, type ShaderName } from './shaders.js';
 export type { PreparedStep } from './step.js';
+export { requestSinkrtDevice, WANTED_FEATURES } from './device.js';

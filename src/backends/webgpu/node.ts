@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SinkrtError } from '../types.js';
+import { requestSinkrtDevice } from './device.js';
 import { checkSources, SHADER_NAMES, type ShaderSources } from './shaders.js';
 
 /** Finds the package's shaders/ folder by walking up from this module (src/ in tests, dist/src/ when built). */
@@ -43,8 +44,6 @@ export interface NodeDevice {
   /** The object `create()` returned: keep it referenced while the device lives (else Dawn aborts). */
   gpu: GPU;
 }
-
-const WANTED: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
 
 /** null when Dawn (the optional `webgpu` package) gives an adapter here, else the reason it does not. */
 export async function nodeAdapterUnavailable(opts: NodeDeviceOptions = {}): Promise<string | null> {
@@ -84,19 +83,7 @@ export async function createNodeDevice(opts: NodeDeviceOptions = {}): Promise<No
   const gpu = mod.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new SinkrtError('E_NO_ADAPTER', `Dawn found no WebGPU adapter (options: ${options.join(' ') || 'none'})`);
-  const requiredFeatures = (opts.features ?? WANTED).filter((f) => adapter.features.has(f));
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-    },
-  });
+  const device = await requestSinkrtDevice(adapter, opts.features);
   // Keep Dawn's GPU object alive as long as the device (see TOOLCHAIN: GC of it aborts node).
   (device as unknown as { __sinkrtGpu?: GPU }).__sinkrtGpu = gpu;
   return { device, adapter, gpu };
