@@ -20,6 +20,8 @@ export interface ConformanceOptions {
 
 export async function describeConformance(opts: ConformanceOptions): Promise<void> {
   const reason = await opts.skipReason();
+  // Said out loud: the default reporter shows a skipped suite only as a count.
+  if (reason !== null) console.warn(`conformance: ${opts.name} skipped: ${reason}`);
   describe.skipIf(reason !== null)(`conformance: ${opts.name}${reason ? ` (skipped: ${reason})` : ''}`, () => {
     let backend: AttentionBackend;
     beforeAll(async () => {
