@@ -13,6 +13,10 @@
 //      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
+// Flags (backend options, compared in bench/webgpu/NOTES.md): PREFETCH keeps tile t+1's K/V loads
+// (in storage precision, KV4) in flight while tile t is computed; LAZY skips the accumulator
+// rescale in tiles where no head's max moved; BLOCK_DIV keeps the old block lookup by division
+// (default: shift and mask with p.blockShift = log2 blockSize).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
@@ -35,7 +39,7 @@ struct Params {
   numBlocks: u32,
   rowVec4: u32,
   zero: u32,
-  _pad1: u32,
+  blockShift: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,11 +60,20 @@ fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
   if (j >= seqLen) {
     return -1;
   }
+//#if BLOCK_DIV
   let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + j / p.blockSize];
   if (blk < 0 || u32(blk) >= p.numBlocks) {
     return -1;
   }
   return i32((u32(blk) * p.blockSize + j % p.blockSize) * p.rowVec4 + kvh * D4);
+//#else
+  // Block sizes are powers of two (the backend accepts 16, 32, 64): shift and mask, no division.
+  let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + (j >> p.blockShift)];
+  if (blk < 0 || u32(blk) >= p.numBlocks) {
+    return -1;
+  }
+  return i32(((u32(blk) << p.blockShift) + (j & (p.blockSize - 1u))) * p.rowVec4 + kvh * D4);
+//#endif
 }
 
 @compute @workgroup_size(SG)
@@ -101,7 +114,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sc: array<f32, STEPS>;
   var d: array<f32, 8>;
 
+//#if PREFETCH
+  // Software pipeline: tile t+1's rows are in flight (still in storage precision, KV4: half the
+  // registers of f32 for an f16 cache) while tile t is computed.
+  var offn: array<i32, STEPS>;
+  var kn: array<KV4, STEPS * CPL>;
+  var vn: array<KV4, STEPS * CPL>;
+  if (t0 < t1) {
+//#unroll j STEPS
+    offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);
+//#unroll k CPL
+    kn[$j * CPL + $k] = KV4();
+    vn[$j * CPL + $k] = KV4();
+    if (offn[$j] >= 0) {
+      kn[$j * CPL + $k] = keyCache[u32(offn[$j]) + cl * CPL + $k];
+      vn[$j * CPL + $k] = valueCache[u32(offn[$j]) + cl * CPL + $k];
+    }
+//#end
+//#end
+  }
+//#endif
   for (var tile = t0; tile < t1; tile++) {
+//#if PREFETCH
+    // 1. Take the prefetched tile, then issue the next tile's loads.
+//#unroll j STEPS
+    offs[$j] = offn[$j];
+//#unroll k CPL
+    kr[$j * CPL + $k] = kv_unpack(kn[$j * CPL + $k]);
+    vr[$j * CPL + $k] = kv_unpack(vn[$j * CPL + $k]);
+//#end
+//#end
+    if (tile + 1u < t1) {
+//#unroll j STEPS
+      offn[$j] = row_offset(seq, seqLen, kStart + (tile + 1u) * TT + $j * NPW + tk, kvh);
+//#unroll k CPL
+      kn[$j * CPL + $k] = KV4();
+      vn[$j * CPL + $k] = KV4();
+      if (offn[$j] >= 0) {
+        kn[$j * CPL + $k] = keyCache[u32(offn[$j]) + cl * CPL + $k];
+        vn[$j * CPL + $k] = valueCache[u32(offn[$j]) + cl * CPL + $k];
+      }
+//#end
+//#end
+    }
+//#else
     // 1. Issue every K and V load of the tile.
 //#unroll j STEPS
     offs[$j] = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
@@ -114,6 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 //#end
 //#end
+//#endif
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
 //#unroll h 8
@@ -170,6 +227,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // 4. PV for the 8 heads on this lane's columns.
     let a0 = al[0];
     let a1 = al[1];
+//#if LAZY
+    // alpha is exactly 1 for a head whose max did not move (exp(0)): after the first tiles that is
+    // the common case, and the same value for every lane (workgroup memory), so the branch is uniform.
+    if (any(a0 != vec4<f32>(1.0)) || any(a1 != vec4<f32>(1.0))) {
+//#endif
 //#unroll k CPL
     acc[0u * CPL + $k] *= a0.x;
     acc[1u * CPL + $k] *= a0.y;
@@ -180,6 +242,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     acc[6u * CPL + $k] *= a1.z;
     acc[7u * CPL + $k] *= a1.w;
 //#end
+//#if LAZY
+    }
+//#endif
 //#unroll j STEPS
     {
       let pa = ps[($j * NPW + tk) * 2u];

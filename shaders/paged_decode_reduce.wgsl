@@ -8,6 +8,12 @@
 // Layouts: partialO [numDecodes, numSegments, Hq, D4] vec4 f32; partialML [.., Hq] vec2 (m, l);
 //   output [numTokens, Hq, D4] f32 (row queryStartLoc[s]); lse [numTokens, Hq]; sinks [Hq].
 // Grid: (Hq, numDecodes); WG = 64 invocations, columns c = tid, tid + 64, .. < D4.
+//
+// PARALLEL variant (many segments, e.g. batch 1 at 32K with 512 segments): WG = WGR invocations
+// as (column c = tid % D4, segment lane r = tid / D4), R = WGR / D4 segment lanes. Each invocation
+// merges segments r, r + R, .. into its own (m, l, acc[c]) by online rescaling; the R partial
+// states are then merged by a tree in workgroup memory (log2 R levels). The sink still enters only
+// in finish_row, once, on the merged state. Constants: WGR, R (a power of two).
 
 struct Params {
   numQueryHeads: u32,
@@ -30,6 +36,66 @@ struct Params {
 
 //#include online_softmax
 
+//#if PARALLEL
+var<workgroup> tm: array<f32, WGR>;
+var<workgroup> tl: array<f32, WGR>;
+var<workgroup> ta: array<vec4<f32>, WGR>;
+
+@compute @workgroup_size(WGR)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+  let h = wid.x;
+  let seq = wid.y;
+  let qtok = u32(md[p.qslOff + seq]);
+  let base = seq * p.numSegments * p.numQueryHeads + h;
+  let c = tid % D4;
+  let r = tid / D4;
+  // This invocation's segments, merged online (loads of different segments are independent).
+  var m = NEG;
+  var l = 0.0;
+  var a = vec4<f32>(0.0);
+  for (var g = r; g < p.numSegments; g += R) {
+    let ml = partialML[base + g * p.numQueryHeads];
+    let o = partialO[(base + g * p.numQueryHeads) * D4 + c];
+    let mn = max(m, ml.x);
+    let s0 = rescale(m, mn);
+    let s1 = rescale(ml.x, mn);
+    l = l * s0 + ml.y * s1;
+    a = a * s0 + o * s1;
+    m = mn;
+  }
+  tm[tid] = m;
+  tl[tid] = l;
+  ta[tid] = a;
+  workgroupBarrier();
+  // Tree over the R segment lanes: lane r merges lane r + half (same column).
+  for (var half = R / 2u; half > 0u; half >>= 1u) {
+    if (r < half) {
+      let o = tid + half * D4;
+      let mo = tm[o];
+      let mn = max(m, mo);
+      let s0 = rescale(m, mn);
+      let s1 = rescale(mo, mn);
+      l = l * s0 + tl[o] * s1;
+      a = a * s0 + ta[o] * s1;
+      m = mn;
+    }
+    workgroupBarrier();
+    if (r < half) {
+      tm[tid] = m;
+      tl[tid] = l;
+      ta[tid] = a;
+    }
+    workgroupBarrier();
+  }
+  if (r == 0u) {
+    let f = finish_row(m, l, sinks[h], p.hasSinks != 0u);
+    output[(qtok * p.numQueryHeads + h) * D4 + c] = a * f.factor;
+    if (c == 0u) {
+      lse[qtok * p.numQueryHeads + h] = select(f.lse, bitcast<f32>(p.negInfBits), f.empty);
+    }
+  }
+}
+//#else
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let h = wid.x;
@@ -58,3 +124,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     lse[qtok * p.numQueryHeads + h] = select(f.lse, bitcast<f32>(p.negInfBits), f.empty);
   }
 }
+//#endif

@@ -65,10 +65,18 @@ async function main(): Promise<void> {
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
-  // --configs variant:target[:steps[:lanes[:packed]]],...  (steps/lanes tune gqa8; packed = 1 reads f16 as u32 pairs)
+  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8; packed = 1 reads f16 as u32 pairs;
+  // opts letters: p / n = gqa8 prefetch on / off, r / s = parallel / serial split-KV reduce, d = block lookup by division, e = eager rescale (no LAZY); absent = backend defaults)
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
-    const [variant, target, steps, lanes, packed] = c.split(':');
-    return { variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 4), lanes: Number(lanes ?? 0), packed: packed === '1' };
+    const [variant, target, steps, lanes, packed, opts] = c.split(':');
+    const o = opts ?? '';
+    return {
+      variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 4), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
+      prefetch: o.includes('p') ? true : o.includes('n') ? false : undefined,
+      blockShift: o.includes('d') ? false : undefined,
+      lazy: o.includes('e') ? false : undefined,
+      reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
+    };
   });
   const f32Check = process.argv.includes('--f32-check');
   const dtype: 'f16' | 'f32' = device.features.has('shader-f16') ? 'f16' : 'f32';
@@ -89,8 +97,8 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed });
+  for (const { variant, target, steps, lanes, packed, opts, prefetch, reduce, blockShift, lazy } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, gqa8Prefetch: prefetch, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LazyRescale: lazy });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
@@ -128,7 +136,7 @@ async function main(): Promise<void> {
         const bwNo = kvBytes / (ms.noSinks / 1e3);
         const bwS = kvBytes / (ms.sinks / 1e3);
         const row = {
-          variant, target, steps, lanes, packedF16: packed, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
+          variant, target, steps, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
           msNoSinks: ms.noSinks, msSinks: ms.sinks,
           bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
           fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
         };
         rows.push(row);
         console.log(
-          `${variant.padEnd(9)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+          `${variant.padEnd(9)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
             `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
             `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
         );

@@ -30,6 +30,14 @@ export interface WebGpuBackendOptions {
   gqa8Lanes?: number;
   /** Read/write an f16 cache as packed u32 pairs (unpack2x16float) instead of WGSL f16 (default false). */
   packedF16?: boolean;
+  /** gqa8: prefetch the next key tile during the current one (default false). */
+  gqa8Prefetch?: boolean;
+  /** gqa8: block-table lookups by shift and mask instead of integer division (default true). */
+  gqa8BlockShift?: boolean;
+  /** gqa8: skip the accumulator rescale in tiles where no head's running max moved (default true). */
+  gqa8LazyRescale?: boolean;
+  /** Split-KV reduce of paged_decode: 'serial' (default) or 'parallel' (segments over lanes, then a tree). */
+  decodeReduce?: 'serial' | 'parallel';
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -129,6 +137,10 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8Steps: opts.gqa8Steps ?? 4,
       gqa8Lanes: opts.gqa8Lanes ?? 0,
       packedF16: opts.packedF16 ?? false,
+      gqa8Prefetch: opts.gqa8Prefetch ?? true,
+      gqa8BlockShift: opts.gqa8BlockShift ?? true,
+      gqa8LazyRescale: opts.gqa8LazyRescale ?? true,
+      decodeReduce: opts.decodeReduce ?? 'parallel',
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

@@ -38,6 +38,14 @@ export interface StepContext {
   /** Read f16 caches as packed u32 pairs (see ComposeOptions.packedF16). */
   packedF16: boolean;
   gqa8Lanes: number;
+  /** gqa8: prefetch the next key tile while computing the current one (PREFETCH in paged_decode_gqa8.wgsl). */
+  gqa8Prefetch: boolean;
+  /** gqa8: block-table lookups by shift and mask (log2 blockSize uniform) instead of division. */
+  gqa8BlockShift: boolean;
+  /** gqa8: skip the accumulator rescale when no head's max moved in the tile (LAZY). */
+  gqa8LazyRescale: boolean;
+  /** Split-KV reduce: 'serial' (64 invocations walk the segments) or 'parallel' (segments over lanes + tree). */
+  decodeReduce: 'serial' | 'parallel';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
   rolled: boolean;
   decodeTargetWorkgroups: number;
@@ -159,9 +167,10 @@ export async function prepareStep(
     segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
     let decode: GPUComputePipeline;
     if (variant === 'gqa8') {
+      if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true },
+        flags: { SUBGROUPS: true, PREFETCH: ctx.gqa8Prefetch, BLOCK_DIV: !ctx.gqa8BlockShift, LAZY: ctx.gqa8LazyRescale },
         constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8 },
       });
     } else if (variant === 'subgroup') {
@@ -179,12 +188,15 @@ export async function prepareStep(
         constants: { D4, KD4P: D4 + 1, G, TILE, WG, QKR, TG, PVR, LD },
       });
     }
-    const reduce = await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
+    const reduce = ctx.decodeReduce === 'parallel'
+      ? await pipelines.get('paged_decode_reduce', { ...base, flags: { PARALLEL: true }, constants: { D4, WGR: 256, R: Math.max(1, 256 / D4) } })
+      : await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
     const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
     const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
     u32(1).set([Hq, Hkv, cache.blockSize, meta.maxBlocksPerSeq, packed.qslOff, packed.seqLensOff, packed.blockTableOff, segments.numSegments, segments.segTiles, layer.slidingWindow]);
     f32(1).set([layer.softcap, layer.scale], 10);
-    u32(1).set([cache.numBlocks, rowVec4], 12);
+    // [14] zero (rolled loops), [15] log2(blockSize): block sizes are powers of two (16, 32, 64).
+    u32(1).set([cache.numBlocks, rowVec4, 0, Math.log2(cache.blockSize)], 12);
     u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
     attention.push({
       pipeline: decode,
