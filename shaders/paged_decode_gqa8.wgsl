@@ -14,9 +14,10 @@
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
 // Flags (backend options, compared in bench/webgpu/NOTES.md): PREFETCH keeps tile t+1's K/V loads
-// (in storage precision, KV4) in flight while tile t is computed; LAZY skips the accumulator
-// rescale in tiles where no head's max moved; BLOCK_DIV keeps the old block lookup by division
-// (default: shift and mask with p.blockShift = log2 blockSize).
+// (in storage precision, KV4) in flight while tile t is computed; LATECVT keeps the current tile
+// in storage precision too and converts each row at its use (fewer live registers: more
+// workgroups per SM); QSHARED reads q from workgroup memory at use instead of 8 * CPL registers;
+// BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
@@ -55,6 +56,17 @@ var<workgroup> ps: array<vec4<f32>, 2u * TT>;
 var<workgroup> al: array<vec4<f32>, 2>;
 
 //#include online_softmax
+
+// Staged K/V rows: converted to f32 when taken (default) or at each use (LATECVT).
+//#if LATECVT
+alias KR = KV4;
+fn kr_keep(x: KV4) -> KR { return x; }
+fn kr_use(x: KR) -> vec4<f32> { return kv_unpack(x); }
+//#else
+alias KR = vec4<f32>;
+fn kr_keep(x: KV4) -> KR { return kv_unpack(x); }
+fn kr_use(x: KR) -> vec4<f32> { return x; }
+//#endif
 
 fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
   if (j >= seqLen) {
@@ -99,18 +111,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tk = lane / L;
   let myHead = cl / HL;
   let writer = cl % HL == 0u;
+//#if QSHARED
+//#else
   var q: array<vec4<f32>, 8u * CPL>;
 //#unroll h 8
 //#unroll k CPL
   q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
 //#end
 //#end
+//#endif
   var acc: array<vec4<f32>, 8u * CPL>;
   var m_run = NEG;
   var lsum = 0.0;
   var offs: array<i32, STEPS>;
-  var kr: array<vec4<f32>, STEPS * CPL>;
-  var vr: array<vec4<f32>, STEPS * CPL>;
+  var kr: array<KR, STEPS * CPL>;
+  var vr: array<KR, STEPS * CPL>;
   var sc: array<f32, STEPS>;
   var d: array<f32, 8>;
 
@@ -140,8 +155,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll j STEPS
     offs[$j] = offn[$j];
 //#unroll k CPL
-    kr[$j * CPL + $k] = kv_unpack(kn[$j * CPL + $k]);
-    vr[$j * CPL + $k] = kv_unpack(vn[$j * CPL + $k]);
+    kr[$j * CPL + $k] = kr_keep(kn[$j * CPL + $k]);
+    vr[$j * CPL + $k] = kr_keep(vn[$j * CPL + $k]);
 //#end
 //#end
     if (tile + 1u < t1) {
@@ -162,11 +177,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll j STEPS
     offs[$j] = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
 //#unroll k CPL
-    kr[$j * CPL + $k] = vec4<f32>(0.0);
-    vr[$j * CPL + $k] = vec4<f32>(0.0);
+    kr[$j * CPL + $k] = KR();
+    vr[$j * CPL + $k] = KR();
     if (offs[$j] >= 0) {
-      kr[$j * CPL + $k] = kv_unpack(keyCache[u32(offs[$j]) + cl * CPL + $k]);
-      vr[$j * CPL + $k] = kv_unpack(valueCache[u32(offs[$j]) + cl * CPL + $k]);
+      kr[$j * CPL + $k] = kr_keep(keyCache[u32(offs[$j]) + cl * CPL + $k]);
+      vr[$j * CPL + $k] = kr_keep(valueCache[u32(offs[$j]) + cl * CPL + $k]);
     }
 //#end
 //#end
@@ -177,7 +192,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       var a = vec4<f32>(0.0);
 //#unroll k CPL
-      a += q[$h * CPL + $k] * kr[$j * CPL + $k];
+//#if QSHARED
+      a += qs[$h * D4 + cl * CPL + $k] * kr_use(kr[$j * CPL + $k]);
+//#else
+      a += q[$h * CPL + $k] * kr_use(kr[$j * CPL + $k]);
+//#endif
 //#end
       d[$h] = a.x + a.y + a.z + a.w;
     }
@@ -227,11 +246,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // 4. PV for the 8 heads on this lane's columns.
     let a0 = al[0];
     let a1 = al[1];
-//#if LAZY
-    // alpha is exactly 1 for a head whose max did not move (exp(0)): after the first tiles that is
-    // the common case, and the same value for every lane (workgroup memory), so the branch is uniform.
-    if (any(a0 != vec4<f32>(1.0)) || any(a1 != vec4<f32>(1.0))) {
-//#endif
 //#unroll k CPL
     acc[0u * CPL + $k] *= a0.x;
     acc[1u * CPL + $k] *= a0.y;
@@ -242,16 +256,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     acc[6u * CPL + $k] *= a1.z;
     acc[7u * CPL + $k] *= a1.w;
 //#end
-//#if LAZY
-    }
-//#endif
 //#unroll j STEPS
     {
       let pa = ps[($j * NPW + tk) * 2u];
       let pb = ps[($j * NPW + tk) * 2u + 1u];
 //#unroll k CPL
       {
-        let v = vr[$j * CPL + $k];
+        let v = kr_use(vr[$j * CPL + $k]);
         acc[0u * CPL + $k] += pa.x * v;
         acc[1u * CPL + $k] += pa.y * v;
         acc[2u * CPL + $k] += pa.z * v;

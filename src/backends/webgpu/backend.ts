@@ -34,10 +34,12 @@ export interface WebGpuBackendOptions {
   gqa8Prefetch?: boolean;
   /** gqa8: block-table lookups by shift and mask instead of integer division (default true). */
   gqa8BlockShift?: boolean;
-  /** gqa8: skip the accumulator rescale in tiles where no head's running max moved (default true). */
-  gqa8LazyRescale?: boolean;
-  /** Split-KV reduce of paged_decode: 'serial' (default) or 'parallel' (segments over lanes, then a tree). */
-  decodeReduce?: 'serial' | 'parallel';
+  /** gqa8: keep staged K/V rows in storage precision until each use (default false). */
+  gqa8LateConvert?: boolean;
+  /** gqa8: read q from workgroup memory at each use instead of registers (default false). */
+  gqa8SharedQ?: boolean;
+  /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
+  decodeReduce?: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -139,8 +141,9 @@ export class WebGpuBackend implements AttentionBackend {
       packedF16: opts.packedF16 ?? false,
       gqa8Prefetch: opts.gqa8Prefetch ?? true,
       gqa8BlockShift: opts.gqa8BlockShift ?? true,
-      gqa8LazyRescale: opts.gqa8LazyRescale ?? true,
-      decodeReduce: opts.decodeReduce ?? 'parallel',
+      gqa8LateConvert: opts.gqa8LateConvert ?? true,
+      gqa8SharedQ: opts.gqa8SharedQ ?? true,
+      decodeReduce: opts.decodeReduce ?? 'auto',
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
