@@ -13,11 +13,12 @@
 //      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
-// Flags (backend options, compared in bench/webgpu/NOTES.md): PREFETCH keeps tile t+1's K/V loads
-// (in storage precision, KV4) in flight while tile t is computed; LATECVT keeps the current tile
-// in storage precision too and converts each row at its use (fewer live registers: more
-// workgroups per SM); QSHARED reads q from workgroup memory at use instead of 8 * CPL registers;
-// BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
+// Flags (backend options, measured in bench/webgpu/NOTES.md; the default has LATECVT and QSHARED):
+// LATECVT keeps the staged K/V rows in storage precision (KV4: half the registers of f32 for an
+// f16 cache) and converts each at its use; QSHARED reads q from workgroup memory at each use
+// instead of holding 8 * CPL vec4 in registers. Both cut live registers, so more workgroups fit
+// per SM and more K/V loads are in flight (the f16 kernel was latency-bound: same token rate as
+// f32). BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
@@ -129,50 +130,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sc: array<f32, STEPS>;
   var d: array<f32, 8>;
 
-//#if PREFETCH
-  // Software pipeline: tile t+1's rows are in flight (still in storage precision, KV4: half the
-  // registers of f32 for an f16 cache) while tile t is computed.
-  var offn: array<i32, STEPS>;
-  var kn: array<KV4, STEPS * CPL>;
-  var vn: array<KV4, STEPS * CPL>;
-  if (t0 < t1) {
-//#unroll j STEPS
-    offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);
-//#unroll k CPL
-    kn[$j * CPL + $k] = KV4();
-    vn[$j * CPL + $k] = KV4();
-    if (offn[$j] >= 0) {
-      kn[$j * CPL + $k] = keyCache[u32(offn[$j]) + cl * CPL + $k];
-      vn[$j * CPL + $k] = valueCache[u32(offn[$j]) + cl * CPL + $k];
-    }
-//#end
-//#end
-  }
-//#endif
   for (var tile = t0; tile < t1; tile++) {
-//#if PREFETCH
-    // 1. Take the prefetched tile, then issue the next tile's loads.
-//#unroll j STEPS
-    offs[$j] = offn[$j];
-//#unroll k CPL
-    kr[$j * CPL + $k] = kr_keep(kn[$j * CPL + $k]);
-    vr[$j * CPL + $k] = kr_keep(vn[$j * CPL + $k]);
-//#end
-//#end
-    if (tile + 1u < t1) {
-//#unroll j STEPS
-      offn[$j] = row_offset(seq, seqLen, kStart + (tile + 1u) * TT + $j * NPW + tk, kvh);
-//#unroll k CPL
-      kn[$j * CPL + $k] = KV4();
-      vn[$j * CPL + $k] = KV4();
-      if (offn[$j] >= 0) {
-        kn[$j * CPL + $k] = keyCache[u32(offn[$j]) + cl * CPL + $k];
-        vn[$j * CPL + $k] = valueCache[u32(offn[$j]) + cl * CPL + $k];
-      }
-//#end
-//#end
-    }
-//#else
     // 1. Issue every K and V load of the tile.
 //#unroll j STEPS
     offs[$j] = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
@@ -185,7 +143,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 //#end
 //#end
-//#endif
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
 //#unroll h 8

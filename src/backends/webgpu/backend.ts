@@ -30,13 +30,11 @@ export interface WebGpuBackendOptions {
   gqa8Lanes?: number;
   /** Read/write an f16 cache as packed u32 pairs (unpack2x16float) instead of WGSL f16 (default false). */
   packedF16?: boolean;
-  /** gqa8: prefetch the next key tile during the current one (default false). */
-  gqa8Prefetch?: boolean;
   /** gqa8: block-table lookups by shift and mask instead of integer division (default true). */
   gqa8BlockShift?: boolean;
-  /** gqa8: keep staged K/V rows in storage precision until each use (default false). */
+  /** gqa8: keep staged K/V rows in storage precision until each use (default true). */
   gqa8LateConvert?: boolean;
-  /** gqa8: read q from workgroup memory at each use instead of registers (default false). */
+  /** gqa8: read q from workgroup memory at each use instead of registers (default true). */
   gqa8SharedQ?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
@@ -139,7 +137,6 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8Steps: opts.gqa8Steps ?? 4,
       gqa8Lanes: opts.gqa8Lanes ?? 0,
       packedF16: opts.packedF16 ?? false,
-      gqa8Prefetch: opts.gqa8Prefetch ?? true,
       gqa8BlockShift: opts.gqa8BlockShift ?? true,
       gqa8LateConvert: opts.gqa8LateConvert ?? true,
       gqa8SharedQ: opts.gqa8SharedQ ?? true,

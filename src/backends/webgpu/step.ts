@@ -38,8 +38,6 @@ export interface StepContext {
   /** Read f16 caches as packed u32 pairs (see ComposeOptions.packedF16). */
   packedF16: boolean;
   gqa8Lanes: number;
-  /** gqa8: prefetch the next key tile while computing the current one (PREFETCH in paged_decode_gqa8.wgsl). */
-  gqa8Prefetch: boolean;
   /** gqa8: block-table lookups by shift and mask (log2 blockSize uniform) instead of division. */
   gqa8BlockShift: boolean;
   /** gqa8: keep staged K/V rows in storage precision until each use (LATECVT). */
@@ -172,7 +170,7 @@ export async function prepareStep(
       if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, PREFETCH: ctx.gqa8Prefetch, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ },
         constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8 },
       });
     } else if (variant === 'subgroup') {
