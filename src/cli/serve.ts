@@ -22,7 +22,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   'head-size': { type: 'number', help: 'head size', default: 64 },
   window: { type: 'number', help: 'sliding window on alternate layers (0 = none)', default: 128 },
   sinks: { type: 'boolean', help: 'learned sinks (--sinks=false for none)', default: true },
-  dtype: { type: 'string', help: 'KV cache dtype f32 | f16 | bf16', default: 'f32' },
+  dtype: { type: 'string', help: "KV cache dtype auto | f32 | f16 | bf16 (auto: bf16 on rocm, f16 on webgpu with shader-f16, f32 on cpu)", default: 'auto' },
   'block-size': { type: 'number', help: 'KV block size', default: 16 },
   'num-blocks': { type: 'number', help: 'KV blocks per layer', default: 1024 },
   'max-seqs': { type: 'number', help: 'most sequences per step', default: 32 },
@@ -70,14 +70,14 @@ export async function serve(argv: string[]): Promise<number> {
       numLayers: n('layers'), numQueryHeads: n('query-heads'), numKvHeads: n('kv-heads'), headSize: n('head-size'),
       slidingWindow: n('window'), sinks: f.sinks ? ('synthetic' as const) : ('none' as const),
     },
-    cache: { numBlocks: n('num-blocks'), blockSize: n('block-size'), dtype: f.dtype as 'f32' },
+    cache: { numBlocks: n('num-blocks'), blockSize: n('block-size'), dtype: f.dtype as 'auto' },
     scheduler: { maxNumSeqs: n('max-seqs'), maxNumBatchedTokens: n('max-batched-tokens') },
     worker: f.worker as boolean,
   };
   const tStart = performance.now();
   const rt = await createRuntime(config);
   const startMs = performance.now() - tStart;
-  if (!f.json && !f.quiet) process.stderr.write(`sinkrt serve: ${rt.backendReason}\n`);
+  if (!f.json && !f.quiet) process.stderr.write(`sinkrt serve: ${rt.backendReason}; KV cache ${rt.cacheDtype}\n`);
   try {
     const result = await runTrace(rt, trace, { checkEvery: n('check-every'), checkSeqs: n('check-seqs'), quiet: f.quiet as boolean || f.json as boolean });
     const report = {
@@ -87,7 +87,7 @@ export async function serve(argv: string[]): Promise<number> {
       backend: rt.backendName,
       backendReason: rt.backendReason,
       backendFacts: rt.backend.describe(),
-      config: { ...config, trace: { seed: n('seed'), requests: n('requests'), arrivalsPerStep: n('arrivals-per-step') } },
+      config: { ...config, cache: { ...config.cache, dtype: rt.cacheDtype, dtypeAsked: config.cache.dtype }, trace: { seed: n('seed'), requests: n('requests'), arrivalsPerStep: n('arrivals-per-step') } },
       startupMs: startMs,
       ...result,
     };
@@ -192,7 +192,7 @@ async function runTrace(rt: Runtime, trace: TraceRequest[], o: { checkEvery: num
   };
 }
 
-type Report = Awaited<ReturnType<typeof runTrace>> & { backend: string; backendReason: string };
+type Report = Awaited<ReturnType<typeof runTrace>> & { backend: string; backendReason: string; config: { cache: { dtype: string } } };
 
 function render(r: Report): string {
   const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
@@ -211,7 +211,7 @@ function render(r: Report): string {
   const verdict = c.layers === 0 ? 'not run' : c.failed === 0 ? 'PASS' : `FAIL (${c.failed} layer checks)`;
   return [
     `backend: ${r.backend} (${r.backendReason})`,
-    `kernels: ${r.kernels.join(' | ')}`,
+    `kernels: ${r.kernels.join(' | ')}; KV cache ${r.config.cache.dtype}`,
     `${r.requests} requests, ${r.steps} steps, ${r.tokens.processed} tokens processed, ${r.tokens.generated} generated, ${r.preempted} preemptions, ${r.wallSeconds.toFixed(1)} s`,
     '',
     thr,

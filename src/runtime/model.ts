@@ -36,8 +36,11 @@ export interface CacheOptions {
   /** KV blocks per layer (every layer's cache has the same geometry; block ids are shared). */
   numBlocks: number;
   blockSize: number;
-  /** Storage dtype; default 'f32' (every backend has it; f16/bf16 where the backend declares them). */
-  dtype?: Dtype;
+  /**
+   * Storage dtype; default 'f32' (every backend has it; f16/bf16 where the backend declares them).
+   * 'auto' takes the backend's preferred one: bf16 on rocm, f16 on webgpu with shader-f16, else f32.
+   */
+  dtype?: Dtype | 'auto';
 }
 
 const MODEL_KEYS = ['numLayers', 'numQueryHeads', 'numKvHeads', 'headSize', 'slidingWindow', 'slidingLayers', 'sinks', 'softcap', 'scale'];
@@ -119,6 +122,6 @@ export function normalizeCache(raw: unknown): Required<CacheOptions> {
   const numBlocks = checkInt('cache.numBlocks', c.numBlocks, 1, 1 << 24);
   const blockSize = checkInt('cache.blockSize', c.blockSize, 1, 1024);
   if ((blockSize & (blockSize - 1)) !== 0) throw invalid('cache.blockSize', 'be a power of two', blockSize);
-  const dtype = c.dtype === undefined ? 'f32' : checkOneOf<Dtype>('cache.dtype', c.dtype, ['f32', 'f16', 'bf16']);
+  const dtype = c.dtype === undefined ? 'f32' : checkOneOf<Dtype | 'auto'>('cache.dtype', c.dtype, ['f32', 'f16', 'bf16', 'auto']);
   return { numBlocks, blockSize, dtype };
 }

@@ -8,7 +8,7 @@
 // addon or the `webgpu` package never loads them.
 
 import type { AttentionBackend, BackendName } from '../backends/backend.js';
-import { SinkrtError } from '../backends/types.js';
+import { SinkrtError, type Dtype } from '../backends/types.js';
 import { RuntimeErrorCode } from './errors.js';
 
 export const AUTO_ORDER: readonly BackendName[] = ['rocm', 'webgpu', 'cpu'];
@@ -176,8 +176,32 @@ export interface AutoChoice {
   probes: ProbeResult[];
 }
 
-/** Starts `rocm`, then `webgpu`, then `cpu`; returns the first that starts, with every reason. */
-export async function startAuto(host: BackendHostOptions = {}, order: readonly BackendName[] = AUTO_ORDER): Promise<AutoChoice> {
+/** Storage dtypes a backend's kernels declare (any kernel). */
+export function backendDtypes(backend: AttentionBackend): Dtype[] {
+  const all = Object.values(backend.capabilities.kernels).flatMap((k) => (k ? [...k.dtypes] : []));
+  return (['bf16', 'f16', 'f32'] as const).filter((d) => all.includes(d));
+}
+
+/** Fastest storage dtype per backend, in order of preference (measured: bench/README.md). */
+const PREFERRED_DTYPES: Record<BackendName, readonly Dtype[]> = {
+  rocm: ['bf16', 'f16'], // matrix units; GPT-OSS's own dtype
+  webgpu: ['f16', 'f32'], // half the bytes where shader-f16 exists
+  cpu: ['f32', 'bf16', 'f16'], // no f16 arithmetic in WASM SIMD: f32 decodes fastest
+};
+
+/** Resolves cache dtype 'auto' for a started backend. */
+export function preferredDtype(name: BackendName, backend: AttentionBackend): Dtype {
+  const have = backendDtypes(backend);
+  const d = PREFERRED_DTYPES[name].find((x) => have.includes(x));
+  if (d === undefined) throw new SinkrtError(RuntimeErrorCode.BACKEND_UNAVAILABLE, `backend ${name} declares no storage dtype (kernels: ${Object.keys(backend.capabilities.kernels).join(', ')})`);
+  return d;
+}
+
+/**
+ * Starts `rocm`, then `webgpu`, then `cpu`; returns the first that starts (and stores `dtype`, when
+ * one is asked for), with every reason.
+ */
+export async function startAuto(host: BackendHostOptions = {}, order: readonly BackendName[] = AUTO_ORDER, dtype?: Dtype): Promise<AutoChoice> {
   const probes: ProbeResult[] = [];
   for (const name of order) {
     const t0 = performance.now();
@@ -185,9 +209,11 @@ export async function startAuto(host: BackendHostOptions = {}, order: readonly B
       const backend = await startBackend(name, host);
       const facts = backend.describe();
       const software = softwareAdapter(facts);
-      if (software !== null) {
+      const have = backendDtypes(backend);
+      const passOver = software ?? (dtype !== undefined && !have.includes(dtype) ? `stores ${have.join(', ')}, not cache.dtype ${dtype}` : null);
+      if (passOver !== null) {
         await releaseBackend(backend);
-        probes.push({ name, available: false, reason: software, facts, ms: performance.now() - t0 });
+        probes.push({ name, available: false, reason: passOver, facts, ms: performance.now() - t0 });
         continue;
       }
       probes.push({ name, available: true, reason: summarize(facts), facts, ms: performance.now() - t0 });

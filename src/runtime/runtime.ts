@@ -10,6 +10,7 @@
 
 import type { AttentionBackend, BackendName, KvCache } from '../backends/backend.js';
 import type { Selection } from '../backends/select.js';
+import type { Dtype } from '../backends/types.js';
 import type { Engine, EngineStats } from './engine-api.js';
 import { FinishReason } from './engine-api.js';
 import { createEngine } from './engine-client.js';
@@ -17,7 +18,7 @@ import { SinkrtError, RuntimeErrorCode, checkInt, checkObject, checkKnownKeys, i
 import { StepExecutor, type LayerRun } from './executor.js';
 import { checkLayer, type LayerCheck } from './check.js';
 import { normalizeOptions, validateAddRequest, type AddRequestInput, type NormalizedOptions, type RuntimeOptions } from './options.js';
-import { releaseBackend, startAuto, startBackend, type ProbeResult } from './probe.js';
+import { preferredDtype, releaseBackend, startAuto, startBackend, type ProbeResult } from './probe.js';
 import { appendToken, makeRecord, nextToken, resumeArgs, type RequestRecord } from './requests.js';
 import { isWorkerDeath } from './worker-death.js';
 
@@ -94,7 +95,7 @@ export class Runtime {
     let choice: { name: BackendName; reason: string; probes: ProbeResult[] };
     const owns = typeof opts.backend === 'string';
     if (opts.backend === 'auto') {
-      const auto = await startAuto(opts.host);
+      const auto = await startAuto(opts.host, undefined, opts.cache.dtype === 'auto' ? undefined : opts.cache.dtype);
       backend = auto.backend;
       choice = { name: auto.name, reason: auto.reason, probes: auto.probes };
     } else if (typeof opts.backend === 'string') {
@@ -107,7 +108,10 @@ export class Runtime {
     const caches: KvCache[] = [];
     let engine: Engine | null = null;
     try {
-      const { model, cache } = opts;
+      const dtype = opts.cache.dtype === 'auto' ? preferredDtype(choice.name, backend) : opts.cache.dtype;
+      opts.cache = { ...opts.cache, dtype };
+      const { model } = opts;
+      const cache = { ...opts.cache, dtype };
       for (let l = 0; l < model.layers.length; l++) {
         const numBlocks = model.sliding[l] && opts.engine.numSlidingBlocks !== undefined ? opts.engine.numSlidingBlocks : cache.numBlocks;
         caches.push(await backend.createCache({ numBlocks, blockSize: cache.blockSize, dtype: cache.dtype, numKvHeads: model.numKvHeads, headSize: model.headSize }));
@@ -190,6 +194,11 @@ export class Runtime {
   }
 
   /** True while any request is waiting or running. */
+  /** The KV cache's storage dtype (cache.dtype 'auto' resolved for the chosen backend). */
+  get cacheDtype(): Dtype {
+    return this.caches[0]?.spec.dtype ?? (this.opts.cache.dtype as Dtype);
+  }
+
   get hasWork(): boolean {
     return this.records.size > 0;
   }
