@@ -6,16 +6,9 @@
 // minutes for a whole step.
 
 import type { AttentionBackend } from '../backends/backend.js';
-import { attendRow, firstVisible, pagedSource, roundToDtype } from '../backends/reference/index.js';
+import { attendRow, firstVisible, pagedSource, roundToDtype, TOLERANCES } from '../backends/reference/index.js';
 import type { Dtype, LayerConfig } from '../backends/types.js';
 import type { LayerRun } from './executor.js';
-
-/** Per-dtype bounds, the same as the conformance table's (test/helpers/compare.ts). */
-export const CHECK_TOLERANCE: Record<Dtype, { outAtol: number; outRtol: number; lseAtol: number }> = {
-  f32: { outAtol: 1e-4, outRtol: 1e-4, lseAtol: 2e-4 },
-  f16: { outAtol: 3e-3, outRtol: 3e-3, lseAtol: 5e-3 },
-  bf16: { outAtol: 1.5e-2, outRtol: 1.5e-2, lseAtol: 2e-2 },
-};
 
 export interface LayerCheck {
   layer: number;
@@ -30,7 +23,7 @@ export interface LayerCheck {
 export async function checkLayer(backend: AttentionBackend, layer: LayerConfig, run: LayerRun, maxSeqs = 4): Promise<LayerCheck> {
   const { meta, inputs, out, cache } = run;
   const dtype = cache.spec.dtype;
-  const tol = CHECK_TOLERANCE[dtype];
+  const tol = TOLERANCES[dtype]; // the conformance table's bounds
   const { keyCache, valueCache } = await backend.downloadCache(cache);
   const problems: string[] = [];
   const row = layer.numKvHeads * layer.headSize;

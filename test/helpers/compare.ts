@@ -1,23 +1,7 @@
-// Per-dtype tolerances and the comparison every conformance check uses.
-//
-// Inputs are rounded to the storage dtype before the float64 reference runs, so these bounds cover
-// only what kernels do on top: f32 accumulation in another order, exp/log approximations, and for
-// f16/bf16 the rounding of probabilities (P) and outputs to the storage dtype where matrix units
-// multiply P by V. Outputs are weighted means of values in [-1, 1]; lse is O(10).
+// The comparison every conformance check uses; the per-dtype bounds live with the reference
+// (src/backends/reference/tolerance.ts) so the runtime's step checks share them.
 
-import type { Dtype } from '../../src/backends/types.js';
-
-export interface Tolerance {
-  outAtol: number;
-  outRtol: number;
-  lseAtol: number;
-}
-
-export const TOLERANCES: Record<Dtype, Tolerance> = {
-  f32: { outAtol: 1e-4, outRtol: 1e-4, lseAtol: 2e-4 },
-  f16: { outAtol: 3e-3, outRtol: 3e-3, lseAtol: 5e-3 },
-  bf16: { outAtol: 1.5e-2, outRtol: 1.5e-2, lseAtol: 2e-2 },
-};
+export { TOLERANCES, type Tolerance } from '../../src/backends/reference/index.js';
 
 export interface Mismatch {
   index: number;

@@ -12,3 +12,4 @@ export {
 } from './attention.js';
 export { mergeByLse, type Partial } from './merge.js';
 export { roundToDtype, roundArray } from './dtype.js';
+export { TOLERANCES, type Tolerance } from './tolerance.js';
