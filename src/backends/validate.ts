@@ -5,7 +5,7 @@
 // in the block table (attention reads the new K/V back through the table), padding slots are -1.
 
 import type { KvCacheSpec, StepInputs, StepOutputs } from './backend.js';
-import { validateLayer } from './select.js';
+import { selectKernels, validateLayer, type BackendCapabilities, type Selection } from './select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from './types.js';
 
 export function fail(code: string, msg: string): never {
@@ -111,4 +111,28 @@ export function validateStep(
     fail('E_INVALID_META', `meta.maxDecodeQueryLen = ${meta.maxDecodeQueryLen} must be >= the longest decode query ${facts.maxDecodeQueryLen}`);
   }
   return facts;
+}
+
+/**
+ * Validates a step and picks its kernels from what the data says (the longest query per path as
+ * validation measured it, not as the caller's metadata claims). Every backend's forward starts here.
+ */
+export function validateAndSelect(
+  capabilities: BackendCapabilities,
+  spec: KvCacheSpec,
+  layer: LayerConfig,
+  meta: StepMetadata,
+  inputs: StepInputs,
+  out: StepOutputs,
+): { facts: StepFacts; selection: Selection } {
+  const facts = validateStep(spec, layer, meta, inputs, out);
+  const selection = selectKernels(capabilities, {
+    layer,
+    blockSize: spec.blockSize,
+    dtype: spec.dtype,
+    maxDecodeQueryLen: facts.maxDecodeQueryLen,
+    maxExtendQueryLen: facts.maxExtendQueryLen,
+    maxPrefillQueryLen: facts.maxPrefillQueryLen,
+  });
+  return { facts, selection };
 }

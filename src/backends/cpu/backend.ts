@@ -11,10 +11,10 @@
 // non-empty path range (decode, extend, prefill) with the kernel selection chose for it.
 
 import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } from '../backend.js';
-import { declareKernel, selectKernels, type BackendCapabilities, type KernelName, type Selection } from '../select.js';
+import { declareKernel, type BackendCapabilities, type KernelName, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { DTYPE_CODE, FLOAT_PARAMS, PARAM, PARAM_BYTES, STATUS_TEXT } from './abi.js';
-import { validateStep } from '../validate.js';
+import { validateAndSelect } from '../validate.js';
 import { validateCacheSpec } from './validate.js';
 import { CpuModule, type WasmSource } from './wasm.js';
 
@@ -184,15 +184,7 @@ export class CpuBackend implements AttentionBackend {
   async forward(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Promise<Selection> {
     const c = this.own(cache);
     const spec = c.spec;
-    const facts = validateStep(spec, layer, meta, inputs, out);
-    const selection = selectKernels(this.capabilities, {
-      layer,
-      blockSize: spec.blockSize,
-      dtype: spec.dtype,
-      maxDecodeQueryLen: facts.maxDecodeQueryLen,
-      maxExtendQueryLen: facts.maxExtendQueryLen,
-      maxPrefillQueryLen: facts.maxPrefillQueryLen,
-    });
+    const { facts, selection } = validateAndSelect(this.capabilities, spec, layer, meta, inputs, out);
     const { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D } = layer;
     const { numSeqs, numTokens } = meta;
 

@@ -11,8 +11,8 @@
 // Storage dtypes: f16 and bf16 (f32 accumulation in every kernel).
 
 import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } from '../backend.js';
-import { validateStep } from '../validate.js';
-import { declareKernel, selectKernels, type BackendCapabilities, type Selection } from '../select.js';
+import { validateAndSelect } from '../validate.js';
+import { declareKernel, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { probeDevice, type NativeAddon, type NativeCache, type NativeContext, type NativeDeviceInfo } from './addon.js';
 
@@ -173,15 +173,7 @@ export class RocmBackend implements AttentionBackend {
   async forward(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Promise<Selection> {
     const c = this.own(cache);
     const spec = c.spec;
-    const facts = validateStep(spec, layer, meta, inputs, out);
-    const selection = selectKernels(this.capabilities, {
-      layer,
-      blockSize: spec.blockSize,
-      dtype: spec.dtype,
-      maxDecodeQueryLen: facts.maxDecodeQueryLen,
-      maxExtendQueryLen: facts.maxExtendQueryLen,
-      maxPrefillQueryLen: facts.maxPrefillQueryLen,
-    });
+    const { facts, selection } = validateAndSelect(this.capabilities, spec, layer, meta, inputs, out);
     // The longest key range any query row of a path sees: the split-KV plan is sized from it.
     const W = layer.slidingWindow;
     const maxKeys = (begin: number, end: number) => {

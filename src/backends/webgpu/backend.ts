@@ -6,10 +6,10 @@
 // flight when the device is lost rejects too, it never hangs.
 
 import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } from '../backend.js';
-import { declareKernel, selectKernels, type BackendCapabilities, type Selection } from '../select.js';
+import { declareKernel, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type Dtype, type LayerConfig, type StepMetadata } from '../types.js';
 import { fromF16Array, toF16Array } from './half.js';
-import { validateStep } from '../validate.js';
+import { validateAndSelect } from '../validate.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
 import type { ShaderSources } from './shaders.js';
 import { encodeStep, prepareStep, type DecodeVariant, type PreparedStep, type StepContext } from './step.js';
@@ -282,22 +282,7 @@ export class WebGpuBackend implements AttentionBackend {
   /** Validation and kernel selection of a step (no GPU work). */
   select(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Selection {
     const c = this.own(cache);
-    validateStep(c.spec, layer, meta, inputs, out);
-    const maxLen = (from: number, to: number) => {
-      let m = 0;
-      for (let s = from; s < to; s++) m = Math.max(m, meta.queryStartLoc[s + 1] - meta.queryStartLoc[s]);
-      return m;
-    };
-    const d = meta.numDecodes;
-    const e = d + meta.numExtends;
-    return selectKernels(this.capabilities, {
-      layer,
-      blockSize: c.spec.blockSize,
-      dtype: c.spec.dtype,
-      maxDecodeQueryLen: maxLen(0, d),
-      maxExtendQueryLen: maxLen(d, e),
-      maxPrefillQueryLen: maxLen(e, meta.numSeqs),
-    });
+    return validateAndSelect(this.capabilities, c.spec, layer, meta, inputs, out).selection;
   }
 
   /** Uploads a step and builds its dispatches; valid until the next prepare/forward (pooled buffers). */
