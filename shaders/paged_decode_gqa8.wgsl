@@ -18,12 +18,14 @@
 // f16 cache) and converts each at its use; QSHARED reads q from workgroup memory at each use
 // instead of holding 8 * CPL vec4 in registers. Both cut live registers, so more workgroups fit
 // per SM and more K/V loads are in flight (the f16 kernel was latency-bound: same token rate as
-// f32). BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
+// f32). QKDOT (constant) converts each staged K vec4 once for the 8 heads and sums with dot().
+// BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
-// Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8.
+// Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
+// QKDOT (0 / 1).
 
 struct Params {
   numQueryHeads: u32,
@@ -145,6 +147,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
+    // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot()
+    // (q from workgroup memory); else the per-head vec4 accumulation (q per QSHARED) and a final sum.
+    if (QKDOT == 1u) {
+//#unroll h 8
+      d[$h] = 0.0;
+//#end
+//#unroll k CPL
+      {
+        let kf = kr_use(kr[$j * CPL + $k]);
+//#unroll h 8
+        d[$h] += dot(qs[$h * D4 + cl * CPL + $k], kf);
+//#end
+      }
+//#end
+    } else {
 //#unroll h 8
     {
       var a = vec4<f32>(0.0);
@@ -158,6 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       d[$h] = a.x + a.y + a.z + a.w;
     }
 //#end
+    }
     {
       let up1 = (cl & O1) != 0u;
 //#unroll i 4

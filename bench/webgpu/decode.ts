@@ -67,17 +67,18 @@ async function main(): Promise<void> {
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
-  // on / off, q / Q = q from workgroup memory (QSHARED) on / off; absent = backend defaults. The letters p / n in results
+  // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT); absent = backend defaults. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQ]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q)`);
+    if (/[^rsdcCqQo]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 4), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
       lateCvt: o.includes('c') ? true : o.includes('C') ? false : undefined,
       sharedQ: o.includes('q') ? true : o.includes('Q') ? false : undefined,
+      dotQK: o.includes('o') ? true : undefined,
       reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
     };
   });
@@ -100,8 +101,8 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ });
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
@@ -155,17 +156,21 @@ async function main(): Promise<void> {
     }
     backend.destroyCache(cache);
     await backend.close();
+    save(); // after every config: a run cut off by its time limit keeps what it measured
   }
-  const json = arg('json');
-  if (json) {
-    writeFileSync(json, JSON.stringify({
-      bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
-      config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
-      baseline: { name: 'copy shader (bytes read + written)', ...copy },
-      rows,
-    }, null, 1));
-  }
+  save();
   device.destroy();
+  function save(): void {
+    const json = arg('json');
+    if (json) {
+      writeFileSync(json, JSON.stringify({
+        bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
+        config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
+        baseline: { name: 'copy shader (bytes read + written)', ...copy },
+        rows,
+      }, null, 1));
+    }
+  }
 }
 
 main().catch((e) => {

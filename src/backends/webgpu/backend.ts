@@ -36,6 +36,8 @@ export interface WebGpuBackendOptions {
   gqa8LateConvert?: boolean;
   /** gqa8: read q from workgroup memory at each use instead of registers (default true). */
   gqa8SharedQ?: boolean;
+  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default false). */
+  gqa8DotQK?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
@@ -140,6 +142,7 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8BlockShift: opts.gqa8BlockShift ?? true,
       gqa8LateConvert: opts.gqa8LateConvert ?? true,
       gqa8SharedQ: opts.gqa8SharedQ ?? true,
+      gqa8DotQK: opts.gqa8DotQK ?? false,
       decodeReduce: opts.decodeReduce ?? 'auto',
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,

@@ -44,6 +44,8 @@ export interface StepContext {
   gqa8LateConvert: boolean;
   /** gqa8: read q from workgroup memory at each use instead of registers (QSHARED). */
   gqa8SharedQ: boolean;
+  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT; q from workgroup memory). Absent = false. */
+  gqa8DotQK?: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
@@ -171,7 +173,7 @@ export async function prepareStep(
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
         flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ },
-        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8 },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: ctx.gqa8DotQK === true ? 1 : 0 },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
