@@ -147,8 +147,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
-    // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot()
-    // (q from workgroup memory); else the per-head vec4 accumulation (q per QSHARED) and a final sum.
+    // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot();
+    // else the per-head vec4 accumulation and a final sum. q per QSHARED in both.
     if (QKDOT == 1u) {
 //#unroll h 8
       d[$h] = 0.0;
@@ -156,9 +156,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll k CPL
       {
         let kf = kr_use(kr[$j * CPL + $k]);
+//#if QSHARED
 //#unroll h 8
         d[$h] += dot(qs[$h * D4 + cl * CPL + $k], kf);
 //#end
+//#else
+//#unroll h 8
+        d[$h] += dot(q[$h * CPL + $k], kf);
+//#end
+//#endif
       }
 //#end
     } else {

@@ -44,7 +44,7 @@ export interface StepContext {
   gqa8LateConvert: boolean;
   /** gqa8: read q from workgroup memory at each use instead of registers (QSHARED). */
   gqa8SharedQ: boolean;
-  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT; q from workgroup memory). Absent = false. */
+  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = false. */
   gqa8DotQK?: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
