@@ -13,7 +13,8 @@
 //      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
-// Flags (backend options, measured in bench/webgpu/NOTES.md; the default has LATECVT and QSHARED):
+// Flags (backend options, measured in bench/webgpu/NOTES.md; defaults: LATECVT always, QSHARED for f32
+// caches, QKDOT for f16 caches, with q in registers):
 // LATECVT keeps the staged K/V rows in storage precision (KV4: half the registers of f32 for an
 // f16 cache) and converts each at its use; QSHARED reads q from workgroup memory at each use
 // instead of holding 8 * CPL vec4 in registers. Both cut live registers, so more workgroups fit

@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
-  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8; packed = 1 reads f16 as u32 pairs;
+  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
   // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT); absent = backend defaults. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const o = opts ?? '';
     if (/[^rsdcCqQo]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o)`);
     return {
-      variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 4), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
+      variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 0), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
       lateCvt: o.includes('c') ? true : o.includes('C') ? false : undefined,
       sharedQ: o.includes('q') ? true : o.includes('Q') ? false : undefined,

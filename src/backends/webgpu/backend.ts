@@ -25,7 +25,7 @@ export interface WebGpuBackendOptions {
   decodeMinSegmentTiles?: number;
   /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
   decodeVariant?: DecodeVariant;
-  /** gqa8 tuning (benchmarks): key rows per lane per tile (default 4), column lanes per row (default max(8, headSize / 8)). */
+  /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
   gqa8Steps?: number;
   gqa8Lanes?: number;
   /** Read/write an f16 cache as packed u32 pairs (unpack2x16float) instead of WGSL f16 (default false). */
@@ -34,9 +34,9 @@ export interface WebGpuBackendOptions {
   gqa8BlockShift?: boolean;
   /** gqa8: keep staged K/V rows in storage precision until each use (default true). */
   gqa8LateConvert?: boolean;
-  /** gqa8: read q from workgroup memory at each use instead of registers (default true). */
+  /** gqa8: read q from workgroup memory at each use instead of registers (default: f32 caches only). */
   gqa8SharedQ?: boolean;
-  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default false). */
+  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default: f16 caches only). */
   gqa8DotQK?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
@@ -136,13 +136,13 @@ export class WebGpuBackend implements AttentionBackend {
       subgroupMinSize: this.subgroupMinSize,
       subgroupSize: this.subgroupSize,
       decodeVariant: opts.decodeVariant ?? 'auto',
-      gqa8Steps: opts.gqa8Steps ?? 4,
+      gqa8Steps: opts.gqa8Steps ?? 0,
       gqa8Lanes: opts.gqa8Lanes ?? 0,
       packedF16: opts.packedF16 ?? false,
       gqa8BlockShift: opts.gqa8BlockShift ?? true,
       gqa8LateConvert: opts.gqa8LateConvert ?? true,
-      gqa8SharedQ: opts.gqa8SharedQ ?? true,
-      gqa8DotQK: opts.gqa8DotQK ?? false,
+      gqa8SharedQ: opts.gqa8SharedQ,
+      gqa8DotQK: opts.gqa8DotQK,
       decodeReduce: opts.decodeReduce ?? 'auto',
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,

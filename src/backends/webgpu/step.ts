@@ -33,7 +33,7 @@ export interface StepContext {
   subgroupSize: number;
   /** Which paged_decode variant to use: 'auto' (subgroup variant where subgroupSize is fixed). */
   decodeVariant: DecodeVariant;
-  /** gqa8 tuning: key rows per lane per tile (STEPS) and column lanes per row (0 = max(8, D4 / 2)). */
+  /** gqa8 tuning: key rows per lane per tile (STEPS; 0 = auto, see gqa8Steps below) and column lanes per row (0 = max(8, D4 / 2)). */
   gqa8Steps: number;
   /** Read f16 caches as packed u32 pairs (see ComposeOptions.packedF16). */
   packedF16: boolean;
@@ -42,9 +42,9 @@ export interface StepContext {
   gqa8BlockShift: boolean;
   /** gqa8: keep staged K/V rows in storage precision until each use (LATECVT). */
   gqa8LateConvert: boolean;
-  /** gqa8: read q from workgroup memory at each use instead of registers (QSHARED). */
-  gqa8SharedQ: boolean;
-  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = false. */
+  /** gqa8: read q from workgroup memory at each use instead of registers (QSHARED). Absent = auto: on for f32 caches only. */
+  gqa8SharedQ?: boolean;
+  /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = auto: on for f16 caches only. */
   gqa8DotQK?: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
@@ -97,6 +97,21 @@ function upload(ctx: StepContext, name: string, data: ArrayBufferView, usage = S
   const b = ctx.pool.get(name, data.byteLength, usage);
   if (data.byteLength > 0) ctx.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
   return b;
+}
+
+/**
+ * gqa8 STEPS when not set: 8 key rows per lane per tile for an f16 cache where the split-KV plan
+ * at 4 steps gives segments of >= 1024 keys (more loads in flight pay off over long segments),
+ * else 4 (short segments: batch 1 at any context, small batches at short contexts, and f32).
+ * H100 (bench/results/webgpu-decode-h100-20261124-perf3.json, f16, q in registers + QKDOT, % of
+ * copy, 4 -> 8 steps): batch 1 x 32K (256 keys per segment) 34.5 -> 30.8, batch 64 x 1K (512)
+ * 43.7 -> 41.3, batch 8 x 32K (2048) 56.8 -> 56.7, batch 256 x 1K (1024) 54.3 -> 55.1,
+ * batch 64 x 32K 62.0 -> 63.9, batch 256 x 32K 64.2 -> 69.1.
+ */
+function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConfig, NPW: number, ctx: StepContext): number {
+  if (!cache.f16) return 4;
+  const probe = planSegments(meta, layer, 4 * NPW, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+  return probe.segTiles * 4 * NPW >= 1024 ? 8 : 4;
 }
 
 export async function prepareStep(
@@ -163,8 +178,8 @@ export async function prepareStep(
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
-    const STEPS = ctx.gqa8Steps;
     const NPW = SG / L;
+    const STEPS = ctx.gqa8Steps > 0 ? ctx.gqa8Steps : gqa8AutoSteps(cache, meta, layer, NPW, ctx);
     const tileTokens = variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
     segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
     let decode: GPUComputePipeline;
@@ -172,8 +187,8 @@ export async function prepareStep(
       if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ },
-        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: ctx.gqa8DotQK === true ? 1 : 0 },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ ?? !cache.f16 },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0 },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
