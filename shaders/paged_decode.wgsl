@@ -27,32 +27,7 @@
 // column reads), G, TILE = 2048 / headSize, QKR = ceil(G*TILE / WG), TG = token groups of the PV
 // step, PVR = ceil(TG*G*D4 / WG), LD = TILE*D4 / WG (vec4 loads per invocation per tile).
 
-struct Params {
-  numQueryHeads: u32,
-  numKvHeads: u32,
-  blockSize: u32,
-  maxBlocksPerSeq: u32,
-  qslOff: u32,
-  seqLensOff: u32,
-  blockTableOff: u32,
-  numSegments: u32,
-  segTiles: u32,
-  window: u32,
-  softcap: f32,
-  scale: f32,
-  numBlocks: u32,
-  rowVec4: u32,
-  zero: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> md: array<i32>;
-@group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
-@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
-@group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
+//#include paged_decode_io
 
 var<workgroup> qs: array<vec4<f32>, G * D4>;
 var<workgroup> ks: array<vec4<f32>, TILE * KD4P>;

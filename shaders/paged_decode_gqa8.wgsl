@@ -28,32 +28,7 @@
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
 // QKDOT (0 / 1).
 
-struct Params {
-  numQueryHeads: u32,
-  numKvHeads: u32,
-  blockSize: u32,
-  maxBlocksPerSeq: u32,
-  qslOff: u32,
-  seqLensOff: u32,
-  blockTableOff: u32,
-  numSegments: u32,
-  segTiles: u32,
-  window: u32,
-  softcap: f32,
-  scale: f32,
-  numBlocks: u32,
-  rowVec4: u32,
-  zero: u32,
-  blockShift: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> md: array<i32>;
-@group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
-@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
-@group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
+//#include paged_decode_io
 
 var<workgroup> qs: array<vec4<f32>, 8u * D4>;
 var<workgroup> ps: array<vec4<f32>, 2u * TT>;

@@ -4,9 +4,9 @@
 // at its first steps and none after.
 
 import { SinkrtError } from '../types.js';
-import { compose, type ComposeOptions, type ShaderName, type ShaderSources } from './shaders.js';
+import { compose, type ComposeOptions, type ShaderName, type ShaderPiece, type ShaderSources } from './shaders.js';
 
-export type KernelFile = Exclude<ShaderName, 'online_softmax'>;
+export type KernelFile = Exclude<ShaderName, ShaderPiece>;
 
 export class PipelineCache {
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();

@@ -1,13 +1,16 @@
 // WGSL sources: loading (Node from disk, browsers by fetch or from any record of texts) and
 // composition. A kernel file in shaders/ is not standalone WGSL: compose() prepends a generated
 // header (enable directives, `alias KV`, the compile-time constants of one pipeline variant),
-// replaces `//#include online_softmax` with the shared piece, and keeps or drops the lines between
+// replaces each `//#include PIECE` with that shared piece (SHADER_PIECES), and keeps or drops the lines between
 // `//#if FLAG` / `//#else` / `//#endif` (no nesting). Everything here is plain string work, so the
 // same code runs in Node, a browser bundle and a worker.
 
 import { SinkrtError } from '../types.js';
 
-export const SHADER_NAMES = ['online_softmax', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_gqa8', 'paged_decode_reduce', 'unified_attention'] as const;
+/** Files that are pieces included by kernels, not kernels of their own. */
+export const SHADER_PIECES = ['online_softmax', 'paged_decode_io'] as const;
+export type ShaderPiece = (typeof SHADER_PIECES)[number];
+export const SHADER_NAMES = ['online_softmax', 'paged_decode_io', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_gqa8', 'paged_decode_reduce', 'unified_attention'] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 /** The text of every file in shaders/, by name without `.wgsl`. */
 export type ShaderSources = Record<ShaderName, string>;
@@ -97,7 +100,7 @@ export function expandUnroll(text: string, constants: Record<string, number>, ro
 }
 
 /** Full WGSL of one pipeline variant of `kernel`. */
-export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'online_softmax'>, opts: ComposeOptions): string {
+export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, ShaderPiece>, opts: ComposeOptions): string {
   const header: string[] = [];
   const packed = opts.f16 && opts.packedF16 === true;
   if (opts.f16 && !packed) header.push('enable f16;');
@@ -116,8 +119,8 @@ export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, 'onl
     if (!Number.isInteger(value) || value < 0) throw new SinkrtError('E_SHADER', `constant ${name} = ${value} must be a u32`);
     header.push(`const ${name}: u32 = ${value}u;`);
   }
-  const shared = preprocess(sources.online_softmax, opts.flags, 'online_softmax');
-  const body = expandUnroll(preprocess(sources[kernel], opts.flags, kernel), opts.constants, opts.rolled === true, kernel).replace('//#include online_softmax', shared);
+  let body = expandUnroll(preprocess(sources[kernel], opts.flags, kernel), opts.constants, opts.rolled === true, kernel);
+  for (const piece of SHADER_PIECES) body = body.replace(`//#include ${piece}`, () => preprocess(sources[piece], opts.flags, piece));
   if (body.includes('roll()')) header.push(`fn roll() -> u32 { return ${opts.rolled ? 'p.zero' : '0u'}; }`);
   return `${header.join('\n')}\n${body}`;
 }

@@ -1,0 +1,34 @@
+// Shared piece of every paged_decode variant (kernels include it by name): the
+// uniform parameters the host writes (step.ts, parameter slot 1) and the bindings. One definition,
+// so the variants cannot drift from the host layout or from each other.
+//   md: packed i32 metadata (plan.ts); query [numTokens, Hq, D4] vec4 f32; key/valueCache
+//   [numBlocks, blockSize, Hkv, D4] KV4; partialO [numDecodes, numSegments, Hq, D4] vec4 f32;
+//   partialML [numDecodes, numSegments, Hq] vec2 (m, l).
+// blockShift = log2(blockSize), for lookups by shift and mask (variants that divide ignore it).
+
+struct Params {
+  numQueryHeads: u32,
+  numKvHeads: u32,
+  blockSize: u32,
+  maxBlocksPerSeq: u32,
+  qslOff: u32,
+  seqLensOff: u32,
+  blockTableOff: u32,
+  numSegments: u32,
+  segTiles: u32,
+  window: u32,
+  softcap: f32,
+  scale: f32,
+  numBlocks: u32,
+  rowVec4: u32,
+  zero: u32,
+  blockShift: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> md: array<i32>;
+@group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
+@group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
