@@ -48,6 +48,12 @@ export interface AttentionBackend {
   /** Reads the whole cache back as f32 (tests). */
   downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }>;
   /**
+   * Reads only the listed blocks back as f32, packed in the order given:
+   * [blocks.length, blockSize, numKvHeads, headSize]. Reference checks of a live cache read what they
+   * check, not the whole cache (validated by checkBlockList: each id an integer in [0, numBlocks)).
+   */
+  downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }>;
+  /**
    * One step of one layer: writes the new tokens' K/V into the cache at meta.slotMapping (-1 skipped),
    * then runs attention for the decode, extend and prefill ranges with the kernels `selectKernels` picks.
    * Returns the selection it used.

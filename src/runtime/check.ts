@@ -1,5 +1,6 @@
-// Checks one layer of a real step against the float64 reference (src/backends/reference): the cache
-// is read back after the forward, every new token's K/V must sit at its slot (exactly, after
+// Checks one layer of a real step against the float64 reference (src/backends/reference): the blocks
+// the check needs (those holding the new tokens' slots and those of the sampled sequences) are read
+// back after the forward, every new token's K/V must sit at its slot (exactly, after
 // rounding to the cache dtype), and a sample of query rows (the last row of up to `maxSeqs`
 // sequences, every head) must match attendRow over the paged cache within the dtype's tolerance.
 // Sampling keeps a check affordable on GPT-OSS shapes, where the plain float64 oracle would take
@@ -24,19 +25,40 @@ export async function checkLayer(backend: AttentionBackend, layer: LayerConfig, 
   const { meta, inputs, out, cache } = run;
   const dtype = cache.spec.dtype;
   const tol = TOLERANCES[dtype]; // the conformance table's bounds
-  const { keyCache, valueCache } = await backend.downloadCache(cache);
+  const bs = cache.spec.blockSize;
+  const stride = Math.max(1, Math.floor(meta.numSeqs / maxSeqs));
+  // Cache block id -> its index in the packed read-back.
+  const packed = new Map<number, number>();
+  const need = (block: number) => {
+    if (!packed.has(block)) packed.set(block, packed.size);
+  };
+  for (let t = 0; t < meta.numTokens; t++) if (meta.slotMapping[t] >= 0) need(Math.floor(meta.slotMapping[t] / bs));
+  const tables: Int32Array[] = [];
+  for (let s = 0; s < meta.numSeqs; s += stride) {
+    const used = Math.ceil(meta.seqLens[s] / bs);
+    const row = s * meta.maxBlocksPerSeq;
+    const first = Math.max(0, Math.floor(firstVisible(layer, meta.seqLens[s] - 1) / bs));
+    const table = new Int32Array(used).fill(-1);
+    for (let j = first; j < used; j++) {
+      need(meta.blockTable[row + j]);
+      table[j] = packed.get(meta.blockTable[row + j])!;
+    }
+    tables.push(table);
+  }
+  const { keyCache, valueCache } = await backend.downloadBlocks(cache, Int32Array.from(packed.keys()));
   const problems: string[] = [];
   const row = layer.numKvHeads * layer.headSize;
   let slotsChecked = 0;
   for (let t = 0; t < meta.numTokens; t++) {
-    const slot = meta.slotMapping[t];
-    if (slot < 0) continue;
+    const cacheSlot = meta.slotMapping[t];
+    if (cacheSlot < 0) continue;
+    const slot = packed.get(Math.floor(cacheSlot / bs))! * bs + (cacheSlot % bs);
     slotsChecked++;
     for (let i = 0; i < row; i++) {
       const k = roundToDtype(inputs.key[t * row + i], dtype);
       const v = roundToDtype(inputs.value[t * row + i], dtype);
       if (keyCache[slot * row + i] !== k || valueCache[slot * row + i] !== v) {
-        problems.push(`layer ${run.layer}: token ${t} K/V not found at slot ${slot} (element ${i})`);
+        problems.push(`layer ${run.layer}: token ${t} K/V not found at slot ${cacheSlot} (element ${i})`);
         break;
       }
     }
@@ -50,11 +72,10 @@ export async function checkLayer(backend: AttentionBackend, layer: LayerConfig, 
   let outMax = 0;
   let lseMax = 0;
   let rowsChecked = 0;
-  const stride = Math.max(1, Math.floor(meta.numSeqs / maxSeqs));
-  for (let s = 0; s < meta.numSeqs && problems.length < 5; s += stride) {
+  for (let s = 0, n = 0; s < meta.numSeqs && problems.length < 5; s += stride, n++) {
     const t = meta.queryStartLoc[s + 1] - 1;
     const pos = meta.seqLens[s] - 1;
-    const src = pagedSource(layer, keyCache, valueCache, cache.spec.blockSize, meta.blockTable, s * meta.maxBlocksPerSeq);
+    const src = pagedSource(layer, keyCache, valueCache, bs, tables[n], 0);
     rowsChecked++;
     for (let h = 0; h < hq; h++) {
       const off = (t * hq + h) * d;

@@ -185,6 +185,17 @@ describe('cpu backend: bad cache and lifecycle use', () => {
     backend.destroyCache(k);
   });
 
+  it('downloadBlocks refuses ids outside the cache and other array types, naming the index and the value', async () => {
+    const k = await freshCache();
+    const n = c.cacheSpec.numBlocks;
+    await expect(backend.downloadBlocks(k, Int32Array.from([0, n]))).rejects.toThrow(`blocks[1] = ${n} must be in [0, numBlocks = ${n})`);
+    await expect(backend.downloadBlocks(k, Int32Array.from([-1]))).rejects.toThrow('blocks[0] = -1 must be in [0');
+    await expect(backend.downloadBlocks(k, [0] as unknown as Int32Array)).rejects.toThrow('blocks must be an Int32Array (got Array)');
+    const none = await backend.downloadBlocks(k, new Int32Array(0));
+    expect(none.keyCache.length).toBe(0);
+    backend.destroyCache(k);
+  });
+
   it('destroyed caches, foreign caches and closed backends', async () => {
     const k = await freshCache();
     backend.destroyCache(k);

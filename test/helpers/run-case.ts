@@ -1,6 +1,7 @@
 // Runs one conformance case on a backend through the AttentionBackend interface and checks it
 // against the float64 reference: outputs and lse of every real row, the cache after the write
-// (new tokens in place, padding slots and spare blocks untouched), and the kernel selection.
+// (new tokens in place, padding slots and spare blocks untouched), a partial read-back of the cache
+// (downloadBlocks, as the runtime's checks use it), and the kernel selection.
 // Test-runner free, so vitest suites, `sinkrt conformance` and the GPU-machine runners share it.
 
 import type { AttentionBackend } from '../../src/backends/backend.js';
@@ -37,6 +38,29 @@ export function selectionProblems(backend: AttentionBackend, c: AttentionCase, s
   return out;
 }
 
+/** A few blocks out of order with a repeat and a run of neighbours: the last, the first two, the middle twice. */
+function blockSample(c: AttentionCase): Int32Array {
+  const n = c.cacheSpec.numBlocks;
+  return Int32Array.from([n - 1, 0, Math.min(1, n - 1), n >> 1, n >> 1]);
+}
+
+function blockReadProblems(c: AttentionCase, got: { keyCache: Float32Array; valueCache: Float32Array }): string[] {
+  const blocks = blockSample(c);
+  const per = c.cacheSpec.blockSize * c.cacheSpec.numKvHeads * c.cacheSpec.headSize;
+  const out: string[] = [];
+  for (const [name, have, want] of [['key', got.keyCache, c.expected.keyCache], ['value', got.valueCache, c.expected.valueCache]] as const) {
+    if (have.length !== blocks.length * per) {
+      out.push(`downloadBlocks: ${name} length ${have.length}, expected ${blocks.length} blocks x ${per}`);
+      continue;
+    }
+    for (let i = 0; i < blocks.length; i++) {
+      const cmp = compareArrays(have.subarray(i * per, (i + 1) * per), want.subarray(blocks[i] * per, (blocks[i] + 1) * per), per, 0, 0);
+      if (cmp.bad > 0) out.push(`downloadBlocks: ${name} block ${blocks[i]} (position ${i}) differs from the cache: ${describeMismatch(name, cmp, per)}`);
+    }
+  }
+  return out;
+}
+
 export async function runCase(backend: AttentionBackend, shape: BatchShape, dtype: Dtype, prebuilt?: AttentionCase): Promise<CaseResult> {
   const t0 = performance.now();
   const c = prebuilt ?? buildCase(shape, dtype);
@@ -63,6 +87,7 @@ export async function runCase(backend: AttentionBackend, shape: BatchShape, dtyp
     if (lseCmp.bad > 0) problems.push(describeMismatch('lse', lseCmp, Hq));
     if (kCmp.bad > 0) problems.push(describeMismatch('keyCache', kCmp, row));
     if (vCmp.bad > 0) problems.push(describeMismatch('valueCache', vCmp, row));
+    problems.push(...blockReadProblems(c, await backend.downloadBlocks(cache, blockSample(c))));
     problems.push(...selectionProblems(backend, c, selection));
   } finally {
     backend.destroyCache(cache);

@@ -7,6 +7,7 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { pagedAttentionReference, writeKvReference } from '../../src/backends/reference/index.js';
 import { declareKernel, selectKernels, type BackendCapabilities, type Selection } from '../../src/backends/select.js';
 import type { LayerConfig, StepMetadata } from '../../src/backends/types.js';
+import { checkBlockList, gatherBlocks } from '../../src/backends/blocks.js';
 
 interface RefCache extends KvCache {
   keyCache: Float32Array;
@@ -52,6 +53,11 @@ export class ReferenceTestBackend implements AttentionBackend {
 
   async downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
     return { keyCache: (cache as RefCache).keyCache.slice(), valueCache: (cache as RefCache).valueCache.slice() };
+  }
+
+  async downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
+    checkBlockList(cache.spec, blocks);
+    return gatherBlocks(cache.spec, cache as RefCache, blocks);
   }
 
   async forward(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Promise<Selection> {

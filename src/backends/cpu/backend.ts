@@ -14,6 +14,7 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { declareKernel, type BackendCapabilities, type KernelName, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { DTYPE_CODE, FLOAT_PARAMS, PARAM, PARAM_BYTES, STATUS_TEXT } from './abi.js';
+import { checkBlockList } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { validateCacheSpec } from './validate.js';
 import { CpuModule, type WasmSource } from './wasm.js';
@@ -155,6 +156,28 @@ export class CpuBackend implements AttentionBackend {
     const code = DTYPE_CODE[c.spec.dtype];
     this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_from_storage(c.keyPtr + off * 2, dst, n, code), keyCache, false);
     this.convertChunks(c.elems, (dst, off, n) => this.mod.exports.sinkrt_from_storage(c.valuePtr + off * 2, dst, n, code), valueCache, false);
+    return { keyCache, valueCache };
+  }
+
+  async downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
+    const c = this.own(cache);
+    checkBlockList(c.spec, blocks);
+    const per = c.spec.blockSize * c.spec.numKvHeads * c.spec.headSize;
+    const keyCache = new Float32Array(blocks.length * per);
+    const valueCache = new Float32Array(blocks.length * per);
+    const code = DTYPE_CODE[c.spec.dtype];
+    const buf = c.spec.dtype === 'f32' ? 0 : this.ensure(this.scratch, per * 4, 'conversion scratch');
+    for (let i = 0; i < blocks.length; i++) {
+      for (const [base, host] of [[c.keyPtr, keyCache], [c.valuePtr, valueCache]] as const) {
+        if (c.spec.dtype === 'f32') {
+          const at = (base >>> 2) + blocks[i] * per;
+          host.set(this.mod.f32.subarray(at, at + per), i * per);
+        } else {
+          this.mod.exports.sinkrt_from_storage(base + blocks[i] * per * 2, buf, per, code);
+          host.set(this.mod.f32.subarray(buf >>> 2, (buf >>> 2) + per), i * per);
+        }
+      }
+    }
     return { keyCache, valueCache };
   }
 

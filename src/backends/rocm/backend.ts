@@ -11,6 +11,7 @@
 // Storage dtypes: f16 and bf16 (f32 accumulation in every kernel).
 
 import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } from '../backend.js';
+import { checkBlockList, gatherBlocks } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { declareKernel, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
@@ -168,6 +169,14 @@ export class RocmBackend implements AttentionBackend {
     const valueCache = new Float32Array(c.elems);
     await native('downloadCache', () => this.addon.downloadCache(this.ctx, c.handle, keyCache, valueCache));
     return { keyCache, valueCache };
+  }
+
+  // The addon copies whole caches only: the listed blocks are gathered on the host after one
+  // download (a checked step on the rocm path costs one cache copy over PCIe, as before).
+  async downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
+    const c = this.own(cache);
+    checkBlockList(c.spec, blocks);
+    return gatherBlocks(c.spec, await this.downloadCache(cache), blocks);
   }
 
   async forward(cache: KvCache, layer: LayerConfig, meta: StepMetadata, inputs: StepInputs, out: StepOutputs): Promise<Selection> {
