@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
-  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
+  // --configs variant:target[:steps (keys per chunk for variant mma)[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
   // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT); absent = backend defaults. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
@@ -102,11 +102,12 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
   for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK });
+    if (f32Check && cacheDtype === 'f32' && variant === 'mma') continue; // matrix units: f16 caches only
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: variant === 'mma' ? 0 : steps, mmaChunk: variant === 'mma' ? steps : 0, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
-    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize };
+    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize, subgroupMatrix: backend.subgroupMatrix, mmaFailure: backend.describe().mmaFailure };
     const cache = (await backend.createCache({ numBlocks: cBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype: cacheDtype })) as WebGpuKvCache;
     await fillRandom(device, cache.keyBuffer, 1);
     await fillRandom(device, cache.valueBuffer, 2);
@@ -123,12 +124,14 @@ async function main(): Promise<void> {
         const out = { output: new Float32Array(batch * Hq * D), lse: new Float32Array(batch * Hq) };
         const ms: Record<string, number> = {};
         let segments = 0;
+        let kernel: string | null = null;
         for (const withSinks of [false, true]) {
           const layer = { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, scale: 1 / 8, slidingWindow: 0, softcap: 0, sinks: withSinks ? sinks : null };
           const sel = backend.select(cache, layer, meta, inputs, out);
           if (sel.decode.kernel !== 'paged_decode') throw new Error(`decode routed to ${sel.decode.kernel}`);
           const step = await backend.prepare(cache, layer, meta, inputs, sel);
           segments = step.segments?.numSegments ?? 1;
+          kernel = step.decodeVariant;
           const reps = quick ? 5 : 20;
           const times = await timer.time((enc, ts) => backend.encode(step, enc, ts), reps, 3);
           ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
         const bwNo = kvBytes / (ms.noSinks / 1e3);
         const bwS = kvBytes / (ms.sinks / 1e3);
         const row = {
-          variant, target, steps, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
+          variant, kernel, target, steps, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
           msNoSinks: ms.noSinks, msSinks: ms.sinks,
           bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
           fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -148,12 +151,15 @@ async function main(): Promise<void> {
         };
         rows.push(row);
         console.log(
-          `${variant.padEnd(9)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+          `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
             `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
             `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
         );
       }
     }
+    const failure = backend.describe().mmaFailure;
+    if (failure) console.log(`paged_decode_mma failed to compile (auto kept gqa8): ${String(failure).slice(0, 2000)}`);
+    backendInfo = { ...(backendInfo as object), mmaFailure: failure };
     backend.destroyCache(cache);
     await backend.close();
     save(); // after every config: a run cut off by its time limit keeps what it measured
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
     if (json) {
       writeFileSync(json, JSON.stringify({
         bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
-        config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
+        config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
         baseline: { name: 'copy shader (bytes read + written)', ...copy },
         rows,
       }, null, 1));

@@ -13,6 +13,7 @@ import { checkBlockList } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
 import type { ShaderSources } from './shaders.js';
+import { subgroupMatrixShape, type SubgroupMatrixShape } from './device.js';
 import { encodeStep, prepareStep, type DecodeVariant, type PreparedStep, type StepContext } from './step.js';
 
 export interface WebGpuBackendOptions {
@@ -41,6 +42,8 @@ export interface WebGpuBackendOptions {
   gqa8DotQK?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
+  /** paged_decode_mma (matrix units): keys per chunk, a multiple of 16 (default 64). */
+  mmaChunk?: number;
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -86,6 +89,8 @@ export class WebGpuBackend implements AttentionBackend {
   readonly subgroupMinSize: number;
   /** Fixed subgroup size (min == max), else 0. */
   readonly subgroupSize: number;
+  /** Matrix-unit shape (f16 x f16 -> f32) paged_decode_mma uses, null where the adapter has none: 'auto' then keeps gqa8. */
+  readonly subgroupMatrix: SubgroupMatrixShape | null;
   readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
   private readonly sinks = new WeakMap<Float32Array, GPUBuffer>();
@@ -113,6 +118,7 @@ export class WebGpuBackend implements AttentionBackend {
     this.subgroupMinSize = sgOk ? (info?.subgroupMinSize ?? 0) : 0;
     const sgMax = sgOk ? (info?.subgroupMaxSize ?? 0) : 0;
     this.subgroupSize = this.subgroupMinSize === sgMax && (sgMax & (sgMax - 1)) === 0 ? sgMax : 0;
+    this.subgroupMatrix = this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
     const dtypes: Dtype[] = this.f16 ? ['f32', 'f16'] : ['f32'];
     const common = { supportsSink: true, supportsSlidingWindow: true, supportsSoftcap: true, headSizes: HEAD_SIZES, blockSizes: BLOCK_SIZES, dtypes };
     this.capabilities = {
@@ -148,6 +154,8 @@ export class WebGpuBackend implements AttentionBackend {
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
+      mmaShape: this.subgroupMatrix,
+      mmaChunk: opts.mmaChunk ?? 0,
       sinksBuffer: (layer) => this.sinksBuffer(layer),
     };
   }
@@ -162,6 +170,8 @@ export class WebGpuBackend implements AttentionBackend {
       f16: this.f16,
       subgroupMinSize: this.subgroupMinSize,
       subgroupSize: this.subgroupSize,
+      subgroupMatrix: this.subgroupMatrix,
+      mmaFailure: this.ctx.mmaFailure ?? null,
       limits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize },
       pipelinesCompiled: this.pipelines.compiled,
       lost: this.lost,

@@ -3,8 +3,41 @@
 // rather than WebGPU's defaults (16 KiB of workgroup storage and 128 MiB bindings would cap the
 // kernels' tiles and the cache size for no reason).
 
+/** Dawn's experimental matrix-unit feature (VK_KHR_cooperative_matrix on Vulkan, simdgroup matrices on Metal). */
+export const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+
 /** Features the kernels use where the adapter offers them. */
-export const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
+export const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query', SUBGROUP_MATRIX_FEATURE];
+
+/** One matrix-unit shape: M x K (f16) times K x N (f16) into M x N (f32). */
+export interface SubgroupMatrixShape {
+  M: number;
+  N: number;
+  K: number;
+}
+
+interface MatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/**
+ * The configuration paged_decode_mma can use on this device, or null: the feature enabled, an
+ * f16 x f16 -> f32 configuration with M = 16 (one row tile divides every accepted block size),
+ * N of 8 or 16 (8 heads per KV head; 16 pads with zeros), K of 8 or 16; N = 8 preferred (no padding).
+ */
+export function subgroupMatrixShape(device: GPUDevice): SubgroupMatrixShape | null {
+  if (!device.features.has(SUBGROUP_MATRIX_FEATURE) || !device.features.has('shader-f16')) return null;
+  const info = (device as unknown as { adapterInfo?: { subgroupMatrixConfigs?: readonly MatrixConfig[] } }).adapterInfo;
+  const usable = [...(info?.subgroupMatrixConfigs ?? [])].filter(
+    (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && (c.N === 8 || c.N === 16) && (c.K === 8 || c.K === 16),
+  );
+  usable.sort((a, b) => a.N - b.N || b.K - a.K);
+  return usable.length > 0 ? { M: usable[0].M, N: usable[0].N, K: usable[0].K } : null;
+}
 
 export function requestSinkrtDevice(adapter: GPUAdapter, features: GPUFeatureName[] = WANTED_FEATURES): Promise<GPUDevice> {
   const l = adapter.limits;
