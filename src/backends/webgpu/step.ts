@@ -207,8 +207,9 @@ export async function prepareStep(
     const want = ctx.decodeVariant;
     const MC = ctx.mmaChunk > 0 ? ctx.mmaChunk : 64;
     const mmaOk = ctx.mmaShape !== null && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && D % 16 === 0 && cache.blockSize % 16 === 0 && MC % 16 === 0 && MC % (SG / 8) === 0;
-    let variant = want === 'auto' ? (mmaOk && !ctx.mmaFailure ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want;
-    if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk) || (variant === 'mma' && !mmaOk)) {
+    // 'mma' asked for where it does not fit (f32 cache, other GQA group) runs what 'auto' picks there.
+    let variant = want === 'auto' || (want === 'mma' && !mmaOk) ? (mmaOk && !ctx.mmaFailure ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}, f16 cache ${cache.f16}, matrix units ${JSON.stringify(ctx.mmaShape)}`);
     }
     let decode: GPUComputePipeline | null = null;
