@@ -24,8 +24,9 @@ conf() { # name timeout args...
   echo "== $name: $(tail -1 "$OUT/conformance.log")"
 }
 conf default 100 --json "$OUT/webgpu-conformance.json"
-conf gqa8 45 --only decode --variant gqa8
+conf simt 45 --only decode --opts '{"useSubgroupMatrix":false}'
 conf mma 45 --only decode --variant mma
+conf mma-slack0 45 --only decode --variant mma --opts '{"mmaSlack":0}'
 IFS=';' read -ra OPTS <<< "$extra"
 for o in "${OPTS[@]}"; do conf "opts $o" 45 --only decode --opts "$o"; done
 timeout 200 $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" --f32-check --commit "$commit" --json "$OUT/webgpu-decode.json" 2>&1 | f | tee "$OUT/decode.log"

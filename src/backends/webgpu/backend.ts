@@ -42,8 +42,12 @@ export interface WebGpuBackendOptions {
   gqa8DotQK?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
+  /** Use matrix units (paged_decode_mma) where the adapter offers a usable configuration (default true; false keeps the SIMT kernels). */
+  useSubgroupMatrix?: boolean;
   /** paged_decode_mma (matrix units): keys per chunk, a multiple of 16 (default 64). */
   mmaChunk?: number;
+  /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
+  mmaSlack?: number;
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -118,7 +122,7 @@ export class WebGpuBackend implements AttentionBackend {
     this.subgroupMinSize = sgOk ? (info?.subgroupMinSize ?? 0) : 0;
     const sgMax = sgOk ? (info?.subgroupMaxSize ?? 0) : 0;
     this.subgroupSize = this.subgroupMinSize === sgMax && (sgMax & (sgMax - 1)) === 0 ? sgMax : 0;
-    this.subgroupMatrix = this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
+    this.subgroupMatrix = opts.useSubgroupMatrix !== false && this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
     const dtypes: Dtype[] = this.f16 ? ['f32', 'f16'] : ['f32'];
     const common = { supportsSink: true, supportsSlidingWindow: true, supportsSoftcap: true, headSizes: HEAD_SIZES, blockSizes: BLOCK_SIZES, dtypes };
     this.capabilities = {
@@ -156,6 +160,7 @@ export class WebGpuBackend implements AttentionBackend {
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
       mmaShape: this.subgroupMatrix,
       mmaChunk: opts.mmaChunk ?? 0,
+      mmaSlack: opts.mmaSlack ?? 8,
       sinksBuffer: (layer) => this.sinksBuffer(layer),
     };
   }

@@ -31,17 +31,22 @@ interface MatrixConfig {
  */
 export function subgroupMatrixShape(device: GPUDevice): SubgroupMatrixShape | null {
   if (!device.features.has(SUBGROUP_MATRIX_FEATURE) || !device.features.has('shader-f16')) return null;
+  // Dawn (node 0.6.2) lists the configurations on the adapter's info but not on device.adapterInfo
+  // (seen on the H100): requestSinkrtDevice keeps the adapter's list for the device it returns.
   const info = (device as unknown as { adapterInfo?: { subgroupMatrixConfigs?: readonly MatrixConfig[] } }).adapterInfo;
-  const usable = [...(info?.subgroupMatrixConfigs ?? [])].filter(
+  const listed = info?.subgroupMatrixConfigs?.length ? info.subgroupMatrixConfigs : (adapterConfigs.get(device) ?? []);
+  const usable = [...listed].filter(
     (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && (c.N === 8 || c.N === 16) && (c.K === 8 || c.K === 16),
   );
   usable.sort((a, b) => a.N - b.N || b.K - a.K);
   return usable.length > 0 ? { M: usable[0].M, N: usable[0].N, K: usable[0].K } : null;
 }
 
-export function requestSinkrtDevice(adapter: GPUAdapter, features: GPUFeatureName[] = WANTED_FEATURES): Promise<GPUDevice> {
+const adapterConfigs = new WeakMap<GPUDevice, readonly MatrixConfig[]>();
+
+export async function requestSinkrtDevice(adapter: GPUAdapter, features: GPUFeatureName[] = WANTED_FEATURES): Promise<GPUDevice> {
   const l = adapter.limits;
-  return adapter.requestDevice({
+  const device = await adapter.requestDevice({
     requiredFeatures: features.filter((f) => adapter.features.has(f)),
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -52,4 +57,7 @@ export function requestSinkrtDevice(adapter: GPUAdapter, features: GPUFeatureNam
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
     },
   });
+  const configs = (adapter.info as unknown as { subgroupMatrixConfigs?: readonly MatrixConfig[] } | undefined)?.subgroupMatrixConfigs;
+  if (configs) adapterConfigs.set(device, configs.map((c) => ({ componentType: c.componentType, resultComponentType: c.resultComponentType, M: c.M, N: c.N, K: c.K })));
+  return device;
 }

@@ -57,6 +57,8 @@ export interface StepContext {
   mmaShape: SubgroupMatrixShape | null;
   /** paged_decode_mma keys per chunk (a multiple of 16; 0 = default 64). */
   mmaChunk: number;
+  /** paged_decode_mma: how far (natural log) a head's max may rise before the accumulator is rescaled (default 8). */
+  mmaSlack: number;
   /** Set when paged_decode_mma failed to compile here: 'auto' then keeps gqa8 (the message says why). */
   mmaFailure?: string;
   sinksBuffer: (layer: LayerConfig) => GPUBuffer;
@@ -131,7 +133,7 @@ function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConf
 async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: boolean; rolled: boolean }, D: number, Hkv: number, SG: number, CH: number): Promise<GPUComputePipeline> {
   const { M, N, K } = ctx.mmaShape!;
   const NG = SG / 8;
-  const constants = { SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG, FW: N * Math.max(CH, D), RS: Hkv * D };
+  const constants = { SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG, FW: N * Math.max(CH, D), RS: Hkv * D, MSLACK: ctx.mmaSlack };
   const flags = { SUBGROUPS: true, MMA: true };
   try {
     return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: { ...flags, SMOLD: false }, constants });
