@@ -26,13 +26,20 @@
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
-// QKDOT (0 / 1).
+// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name).
+// HQK / HPV (f16 caches with LATECVT, options measured in NOTES.md): QK products and the lane's
+// partial sums in f16 (one conversion per head), and PV summed per tile in f16 before the f32
+// accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of q * scale, of
+// 2 * CPL-term partial logits and of per-tile PV sums (within the f16 tolerance, see NOTES.md).
 
 //#include paged_decode_io
 
 var<workgroup> qs: array<vec4<f32>, 8u * D4>;
 var<workgroup> ps: array<vec4<f32>, 2u * TT>;
 var<workgroup> al: array<vec4<f32>, 2>;
+//#if HPV
+var<workgroup> ph: array<vec4<f16>, 2u * TT>;
+//#endif
 
 //#include online_softmax
 
@@ -99,6 +106,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
 //#end
 //#endif
+//#if HQK
+  // HQK: q * scale as f16 for the packed-half QK.
+  var qh: array<vec4<f16>, 8u * CPL>;
+//#unroll h 8
+//#unroll k CPL
+  qh[$h * CPL + $k] = vec4<f16>(qs[$h * D4 + cl * CPL + $k]);
+//#end
+//#end
+//#endif
   var acc: array<vec4<f32>, 8u * CPL>;
   var m_run = NEG;
   var lsum = 0.0;
@@ -123,9 +139,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
+//#if HQK
+    // HQK: half-precision products and partial sums over the lane's CPL vec4 (packed f16 FMAs,
+    // no K conversion), one conversion per head; the sums over lanes stay f32.
+//#unroll h 8
+    {
+      var t = vec4<f16>(0.0);
+//#unroll k CPL
+      t = fma(qh[$h * CPL + $k], kr[$j * CPL + $k], t);
+//#end
+      let t2 = t.xy + t.zw;
+      d[$h] = f32(t2.x) + f32(t2.y);
+    }
+//#end
+//#endif
     // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot();
     // else the per-head vec4 accumulation and a final sum. q per QSHARED in both.
-    if (QKDOT == 1u) {
+    if (HQK == 1u) {
+    } else if (QKDOT == 1u) {
 //#unroll h 8
       d[$h] = 0.0;
 //#end
@@ -192,7 +223,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let pj = prob(sc[$j], m_new);
       lsum += pj;
       if (writer) {
+//#if HPV
+        ph[($j * NPW + tk) * 2u + myHead / 4u][myHead % 4u] = f16(pj);
+//#else
         ps[($j * NPW + tk) * 2u + myHead / 4u][myHead % 4u] = pj;
+//#endif
       }
     }
 //#end
@@ -201,6 +236,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     // 4. PV for the 8 heads on this lane's columns.
+//#if HPV
+    // HPV: the tile's sum of p * v in f16 (packed FMAs on the staged f16 rows, p as f16), then
+    // acc = acc * alpha + tile sum in f32 once per tile.
+    var a16: array<vec4<f16>, 8u * CPL>;
+//#unroll i 8
+//#unroll k CPL
+    a16[$i * CPL + $k] = vec4<f16>(0.0);
+//#end
+//#end
+//#unroll j STEPS
+    {
+      let pa = ph[($j * NPW + tk) * 2u];
+      let pb = ph[($j * NPW + tk) * 2u + 1u];
+//#unroll k CPL
+      {
+        let v = vr[$j * CPL + $k];
+        a16[0u * CPL + $k] += pa.x * v;
+        a16[1u * CPL + $k] += pa.y * v;
+        a16[2u * CPL + $k] += pa.z * v;
+        a16[3u * CPL + $k] += pa.w * v;
+        a16[4u * CPL + $k] += pb.x * v;
+        a16[5u * CPL + $k] += pb.y * v;
+        a16[6u * CPL + $k] += pb.z * v;
+        a16[7u * CPL + $k] += pb.w * v;
+      }
+//#end
+    }
+//#end
+    {
+      let b0 = al[0];
+      let b1 = al[1];
+//#unroll k CPL
+      acc[0u * CPL + $k] = acc[0u * CPL + $k] * b0.x + vec4<f32>(a16[0u * CPL + $k]);
+      acc[1u * CPL + $k] = acc[1u * CPL + $k] * b0.y + vec4<f32>(a16[1u * CPL + $k]);
+      acc[2u * CPL + $k] = acc[2u * CPL + $k] * b0.z + vec4<f32>(a16[2u * CPL + $k]);
+      acc[3u * CPL + $k] = acc[3u * CPL + $k] * b0.w + vec4<f32>(a16[3u * CPL + $k]);
+      acc[4u * CPL + $k] = acc[4u * CPL + $k] * b1.x + vec4<f32>(a16[4u * CPL + $k]);
+      acc[5u * CPL + $k] = acc[5u * CPL + $k] * b1.y + vec4<f32>(a16[5u * CPL + $k]);
+      acc[6u * CPL + $k] = acc[6u * CPL + $k] * b1.z + vec4<f32>(a16[6u * CPL + $k]);
+      acc[7u * CPL + $k] = acc[7u * CPL + $k] * b1.w + vec4<f32>(a16[7u * CPL + $k]);
+//#end
+    }
+//#else
     let a0 = al[0];
     let a1 = al[1];
 //#unroll k CPL
@@ -232,6 +310,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     }
 //#end
+//#endif
     workgroupBarrier();
   }
 

@@ -22,7 +22,9 @@
 //      fits f16 and f32 sums), so the accumulator rescale (store, scale per head, load) is rare:
 //      mostly never after the first chunk. A uniform flag (workgroupUniformLoad) gates it.
 //   3. O^T += V^T * P^T on the matrix units (acc: DT result tiles of M dims x N heads).
-// End: acc stored to `fw` ([head][dim]) and written with (m, l) to the same partial buffers as
+// End: acc stored to `fw` ([dim][head], row-major like every workgroup-memory operand: the first
+// H100 run, with Q^T and O^T column-major, failed the table while the row-major operands and the
+// column-major V^T load had checked exact in the probe) and written with (m, l) to the same partial buffers as
 // paged_decode_gqa8; paged_decode_reduce merges segments and counts the sink once.
 // Keys of an invalid block (id < 0 or >= numBlocks) read block 0 and are masked; keys past the
 // sequence end read the finite stale rows of their own last block and are masked (p = 0, so
@@ -39,6 +41,8 @@ const SLACK: f32 = f32(MSLACK);
 
 var<workgroup> fw: array<f32, FW>;
 var<workgroup> hw: array<f16, FW>;
+// q^T on its own (not reusing hw): no load of it can be ordered after hw's later writes.
+var<workgroup> qw: array<f16, NN * D>;
 var<workgroup> alw: array<f32, 8>;
 var<workgroup> flagw: u32;
 
@@ -50,7 +54,7 @@ fn ld_vt(off: u32) -> subgroup_matrix_left<f16, KK, MM> {
   return subgroupMatrixLoad<subgroup_matrix_left<f16, KK, MM>>(&valueCache, off, true, RS);
 }
 fn ld_qt(off: u32) -> subgroup_matrix_right<f16, NN, KK> {
-  return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>>(&hw, off, true, D);
+  return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>>(&qw, off, false, NN);
 }
 fn ld_pt(off: u32) -> subgroup_matrix_right<f16, NN, KK> {
   return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>>(&hw, off, false, NN);
@@ -59,10 +63,10 @@ fn st_s(off: u32, s: subgroup_matrix_result<f32, NN, MM>) {
   subgroupMatrixStore(&fw, off, s, false, NN);
 }
 fn st_o(off: u32, o: subgroup_matrix_result<f32, NN, MM>) {
-  subgroupMatrixStore(&fw, off, o, true, D);
+  subgroupMatrixStore(&fw, off, o, false, NN);
 }
 fn ld_o(off: u32) -> subgroup_matrix_result<f32, NN, MM> {
-  return subgroupMatrixLoad<subgroup_matrix_result<f32, NN, MM>>(&fw, off, true, D);
+  return subgroupMatrixLoad<subgroup_matrix_result<f32, NN, MM>>(&fw, off, false, NN);
 }
 //#else
 fn ld_k(off: u32) -> subgroup_matrix_left<f16, KK, MM> {
@@ -72,7 +76,7 @@ fn ld_vt(off: u32) -> subgroup_matrix_left<f16, KK, MM> {
   return subgroupMatrixLoad<subgroup_matrix_left<f16, KK, MM>, col_major>(&valueCache, off, RS);
 }
 fn ld_qt(off: u32) -> subgroup_matrix_right<f16, NN, KK> {
-  return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>, col_major>(&hw, off, D);
+  return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>, row_major>(&qw, off, NN);
 }
 fn ld_pt(off: u32) -> subgroup_matrix_right<f16, NN, KK> {
   return subgroupMatrixLoad<subgroup_matrix_right<f16, NN, KK>, row_major>(&hw, off, NN);
@@ -81,10 +85,10 @@ fn st_s(off: u32, s: subgroup_matrix_result<f32, NN, MM>) {
   subgroupMatrixStore<row_major>(&fw, off, s, NN);
 }
 fn st_o(off: u32, o: subgroup_matrix_result<f32, NN, MM>) {
-  subgroupMatrixStore<col_major>(&fw, off, o, D);
+  subgroupMatrixStore<row_major>(&fw, off, o, NN);
 }
 fn ld_o(off: u32) -> subgroup_matrix_result<f32, NN, MM> {
-  return subgroupMatrixLoad<subgroup_matrix_result<f32, NN, MM>, col_major>(&fw, off, D);
+  return subgroupMatrixLoad<subgroup_matrix_result<f32, NN, MM>, row_major>(&fw, off, NN);
 }
 //#endif
 
@@ -121,29 +125,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let c0 = min(seg * p.segTiles, numChunks);
   let c1 = min(c0 + p.segTiles, numChunks);
 
-  // q * scale of the 8 heads as f16, [head][dim] (Q^T column-major); heads 8..NN-1 zero.
+  // q * scale of the 8 heads as f16, [dim][head] (Q^T row-major); heads 8..NN-1 zero.
   for (var i = lane; i < FW; i += SG) {
     hw[i] = f16(0.0);
+  }
+  for (var i = lane; i < NN * D; i += SG) {
+    qw[i] = f16(0.0);
   }
   workgroupBarrier();
   for (var i = lane; i < 8u * D4; i += SG) {
     let q = query[(qtok * p.numQueryHeads + kvh * 8u) * D4 + i] * p.scale;
-    hw[4u * i] = f16(q.x);
-    hw[4u * i + 1u] = f16(q.y);
-    hw[4u * i + 2u] = f16(q.z);
-    hw[4u * i + 3u] = f16(q.w);
+    let at = 4u * (i % D4) * NN + i / D4;
+    qw[at] = f16(q.x);
+    qw[at + NN] = f16(q.y);
+    qw[at + 2u * NN] = f16(q.z);
+    qw[at + 3u * NN] = f16(q.w);
   }
   workgroupBarrier();
   var qt: array<subgroup_matrix_right<f16, NN, KK>, KS>;
 //#unroll k KS
-  qt[$k] = ld_qt($k * KK);
+  qt[$k] = ld_qt($k * KK * NN);
 //#end
-  workgroupBarrier();
-  // hw now holds P^T: [key][head], columns 8..NN-1 stay zero.
-  for (var i = lane; i < FW; i += SG) {
-    hw[i] = f16(0.0);
-  }
-  workgroupBarrier();
+  // hw holds P^T: [key][head], columns 8..NN-1 stay zero.
 
   let h = lane % 8u;
   let g = lane / 8u;
@@ -216,17 +219,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       flagw = select(0u, 1u, anyNeed);
     }
     if (workgroupUniformLoad(&flagw) != 0u) {
-      // Rare: a head's max moved by more than SLACK. acc -> fw ([head][dim]), scale, back.
+      // Rare: a head's max moved by more than SLACK. acc -> fw ([dim][head]), scale, back.
 //#unroll d DT
-      st_o($d * MM, acc[$d]);
+      st_o($d * MM * NN, acc[$d]);
 //#end
       workgroupBarrier();
-      for (var e = lane; e < 8u * D; e += SG) {
-        fw[e] *= alw[e / D];
+      for (var e = lane; e < D * NN; e += SG) {
+        if (e % NN < 8u) {
+          fw[e] *= alw[e % NN];
+        }
       }
       workgroupBarrier();
 //#unroll d DT
-      acc[$d] = ld_o($d * MM);
+      acc[$d] = ld_o($d * MM * NN);
 //#end
       workgroupBarrier();
     }
@@ -242,14 +247,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 
-  // acc -> fw as [head][dim], then the partial buffers of the 8 heads (contiguous rows).
+  // acc -> fw as [dim][head], then the partial buffers of the 8 heads (contiguous rows).
 //#unroll d DT
-  st_o($d * MM, acc[$d]);
+  st_o($d * MM * NN, acc[$d]);
 //#end
   workgroupBarrier();
   let base = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u;
   for (var i = lane; i < 8u * D4; i += SG) {
-    partialO[base * D4 + i] = vec4<f32>(fw[4u * i], fw[4u * i + 1u], fw[4u * i + 2u], fw[4u * i + 3u]);
+    let at = 4u * (i % D4) * NN + i / D4;
+    partialO[base * D4 + i] = vec4<f32>(fw[at], fw[at + NN], fw[at + 2u * NN], fw[at + 3u * NN]);
   }
   for (var o = 8u; o < SG; o <<= 1u) {
     lsum += subgroupShuffleXor(lsum, o);

@@ -67,18 +67,20 @@ async function main(): Promise<void> {
   const timer = makeTimer(device);
   // --configs variant:target[:steps (keys per chunk for variant mma)[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
-  // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT); absent = backend defaults. The letters p / n in results
+  // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQo]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o)`);
+    if (/[^rsdcCqQohHvV]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 0), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
       lateCvt: o.includes('c') ? true : o.includes('C') ? false : undefined,
       sharedQ: o.includes('q') ? true : o.includes('Q') ? false : undefined,
       dotQK: o.includes('o') ? true : undefined,
+      halfQK: o.includes('h') ? true : o.includes('H') ? false : undefined,
+      halfPV: o.includes('v') ? true : o.includes('V') ? false : undefined,
       reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
     };
   });
@@ -101,9 +103,9 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     if (f32Check && cacheDtype === 'f32' && variant === 'mma') continue; // matrix units: f16 caches only
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: variant === 'mma' ? 0 : steps, mmaChunk: variant === 'mma' ? steps : 0, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK });
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: variant === 'mma' ? 0 : steps, mmaChunk: variant === 'mma' ? steps : 0, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only

@@ -42,6 +42,15 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(unrolled).not.toContain('$');
     const rolled = compose(src, 'paged_decode_gqa8', { f16: false, rolled: true, flags: { SUBGROUPS: true }, constants: c });
     expect(rolled).toContain('for (var h_i = 0u; h_i < 8u; h_i++)');
+    // The matrix-unit kernel: directives before any declaration, scalar f16 cache bindings, no $ left.
+    const mc = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, MSLACK: 8 };
+    const mma = compose(src, 'paged_decode_mma', { f16: true, flags: { SUBGROUPS: true, MMA: true }, constants: mc });
+    expect(mma.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(mma.indexOf('const '));
+    expect(mma.indexOf('diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);')).toBeLessThan(mma.indexOf('const '));
+    expect(mma).toContain('var<storage, read> keyCache: array<f16>;');
+    expect(mma).toContain('row_major>(&keyCache');
+    expect(mma).not.toContain('$');
+    expect(compose(src, 'paged_decode_mma', { f16: true, flags: { SUBGROUPS: true, MMA: true, SMOLD: true }, constants: mc })).toContain('(&keyCache, off, false, RS)');
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
   });
 });
@@ -53,6 +62,12 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
   });
   afterAll(async () => {
     await backend?.close();
+  });
+
+  it('declares matrix units only where the device has chromium-experimental-subgroup-matrix', () => {
+    if (!backend.device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName)) expect(backend.subgroupMatrix).toBeNull();
+    else expect(backend.subgroupMatrix === null || backend.subgroupMatrix.M === 16).toBe(true);
+    expect(backend.describe().subgroupMatrix).toEqual(backend.subgroupMatrix);
   });
 
   it('refuses a KV cache larger than maxStorageBufferBindingSize with a named error', async () => {

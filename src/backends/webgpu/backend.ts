@@ -25,7 +25,7 @@ export interface WebGpuBackendOptions {
   decodeTargetWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
-  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
+  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup; 'mma' (opt-in) the matrix-unit kernel where the adapter offers one and the layer fits. */
   decodeVariant?: DecodeVariant;
   /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
   gqa8Steps?: number;
@@ -40,6 +40,9 @@ export interface WebGpuBackendOptions {
   gqa8SharedQ?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default: f16 caches only). */
   gqa8DotQK?: boolean;
+  /** gqa8, f16 caches: QK products and per-lane partial sums in f16 (default true); PV summed per key tile in f16 before the f32 accumulator (default true). */
+  gqa8HalfQK?: boolean;
+  gqa8HalfPV?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
   /** Use matrix units (paged_decode_mma) where the adapter offers a usable configuration (default true; false keeps the SIMT kernels). */
@@ -93,7 +96,7 @@ export class WebGpuBackend implements AttentionBackend {
   readonly subgroupMinSize: number;
   /** Fixed subgroup size (min == max), else 0. */
   readonly subgroupSize: number;
-  /** Matrix-unit shape (f16 x f16 -> f32) paged_decode_mma uses, null where the adapter has none: 'auto' then keeps gqa8. */
+  /** Matrix-unit shape (f16 x f16 -> f32) paged_decode_mma can use (decodeVariant 'mma'), null where the adapter has none. */
   readonly subgroupMatrix: SubgroupMatrixShape | null;
   readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
@@ -155,6 +158,8 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8SharedQ: opts.gqa8SharedQ,
       gqa8DotQK: opts.gqa8DotQK,
       decodeReduce: opts.decodeReduce ?? 'auto',
+      gqa8HalfQK: opts.gqa8HalfQK ?? true,
+      gqa8HalfPV: opts.gqa8HalfPV ?? true,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

@@ -47,6 +47,9 @@ export interface StepContext {
   gqa8SharedQ?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = auto: on for f16 caches only. */
   gqa8DotQK?: boolean;
+  /** gqa8, f16 caches: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
+  gqa8HalfQK: boolean;
+  gqa8HalfPV: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
@@ -209,8 +212,9 @@ export async function prepareStep(
     const want = ctx.decodeVariant;
     const MC = ctx.mmaChunk > 0 ? ctx.mmaChunk : 64;
     const mmaOk = ctx.mmaShape !== null && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && D % 16 === 0 && cache.blockSize % 16 === 0 && MC % 16 === 0 && MC % (SG / 8) === 0;
+    // 'auto' does not take mma (opt-in: slower than gqa8 on the H100, see bench/webgpu/NOTES.md);
     // 'mma' asked for where it does not fit (f32 cache, other GQA group) runs what 'auto' picks there.
-    let variant = want === 'auto' || (want === 'mma' && !mmaOk) ? (mmaOk && !ctx.mmaFailure ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    const variant: DecodeVariant = want === 'mma' && mmaOk ? 'mma' : want === 'auto' || want === 'mma' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}, f16 cache ${cache.f16}, matrix units ${JSON.stringify(ctx.mmaShape)}`);
     }
@@ -219,9 +223,8 @@ export async function prepareStep(
       try {
         decode = await mmaPipeline(ctx, base, D, Hkv, SG, MC);
       } catch (e) {
-        if (want === 'mma') throw e;
         ctx.mmaFailure = (e as Error).message;
-        variant = gqa8Ok ? 'gqa8' : 'workgroup';
+        throw e;
       }
     }
     const NPW = SG / L;
@@ -234,10 +237,14 @@ export async function prepareStep(
       // paged_decode_mma, compiled above
     } else if (variant === 'gqa8') {
       if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
+      // Half-precision math needs f16 rows kept as WGSL f16 until use (f16 cache, not packed, LATECVT).
+      const halfOk = cache.f16 && !ctx.packedF16 && ctx.gqa8LateConvert;
+      const HQK = halfOk && ctx.gqa8HalfQK;
+      const HPV = halfOk && ctx.gqa8HalfPV;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ ?? !cache.f16 },
-        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0 },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ ?? !cache.f16, HQK, HPV },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0 },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
