@@ -3,11 +3,20 @@
 //
 //   copy     device-to-device copy bandwidth of a 2 GiB buffer (bytes read + written): the ceiling the
 //            decode figures are compared with, measured in the same run
+//   read     read-only bandwidth of the same kind of buffer (16-byte loads, four in flight per thread):
+//            what a pure streaming kernel such as decode can reach on this device, same run
+//   gather   the decode's own bytes without the attention (batch 256 x 32K, K and V through the
+//            shuffled block table): "piece" = a wave per (sequence, KV head, quarter) reading its
+//            128-byte pieces of each token row (the decode kernels' pattern), "row" = the same bytes
+//            read as whole 1 KB token rows; the ceiling of each access pattern
 //   decode   paged_decode KV-read bandwidth (matrix-unit kernel, and the SIMT kernel for comparison) at the GPT-OSS-120B attention shape (64 query heads, 8 KV
 //            heads, head size 64, block size 16, bf16) for batch 1, 8, 64, 256 x context 1K, 8K, 32K,
 //            sinks on and off. Bytes = K and V of every context token once. Block tables are shuffled
 //            and rotate among disjoint sets of blocks (>= 1 GiB footprint), so small configs are not
-//            timed out of the 50 MB L2.
+//            timed out of the 50 MB L2. "variant": which matrix-unit kernel ran (block or stream,
+//            paged_decode.hip); SINKRT_PD_KERNEL=block|stream in the environment forces one.
+//            --segments N forces N split-KV segments, --batch N runs one batch size, --no-simt skips
+//            the SIMT kernel, --no-prefill skips the prefill section.
 //   prefill  prefill (varlen, causal, sinks on and off) throughput in TFLOP/s, 4 * S^2 / 2 * D * Hq per
 //            sequence, on the same head shape, for the (batch, seqLen) list bench/rocm/sdpa.py also runs.
 // Timing: device events around each launch, after warm-up; median of the repeats.
@@ -82,7 +91,125 @@ static void bench_copy() {
   CHECK(hipFree(b));
 }
 
-static void bench_decode(const sinkrt_device_info& info, int segOverride) {
+// A sum over a buffer with four independent 16-byte loads in flight per thread (the result is kept
+// only so the loads are not removed).
+__global__ void read_all(const uint4* p, size_t n, unsigned* keep) {
+  const size_t stride = (size_t)gridDim.x * blockDim.x;
+  unsigned acc = 0;
+  size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+  for (; i + 3 * stride < n; i += 4 * stride) {
+    const uint4 a = p[i], b = p[i + stride], c = p[i + 2 * stride], d = p[i + 3 * stride];
+    acc ^= a.x ^ a.y ^ a.z ^ a.w ^ b.x ^ b.y ^ b.z ^ b.w ^ c.x ^ c.y ^ c.z ^ c.w ^ d.x ^ d.y ^ d.z ^ d.w;
+  }
+  for (; i < n; i += stride) acc ^= p[i].x;
+  if (acc == 0x9e3779b9u) *keep = acc;
+}
+
+static void bench_read(const sinkrt_device_info& info) {
+  const size_t bytes = 2ull << 30;
+  void* a;
+  unsigned* keep;
+  CHECK(hipMalloc(&a, bytes));
+  CHECK(hipMalloc(&keep, 4));
+  fill(a, bytes / 2, 3);
+  const int blocks = info.computeUnits * 8;
+  const float ms = median_ms(3, 20, [&](int) {
+    hipLaunchKernelGGL(read_all, dim3(blocks), dim3(256), 0, (hipStream_t)0, (const uint4*)a, bytes / 16, keep);
+  });
+  CHECK(hipGetLastError());
+  printf("{\"kind\":\"read\",\"bytes\":%zu,\"ms\":%.5f,\"tbps\":%.4f}\n", bytes, ms, bytes / (ms * 1e-3) / 1e12);
+  CHECK(hipFree(a));
+  CHECK(hipFree(keep));
+}
+
+extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a);  // paged_decode.hip
+
+// One wave per unit (sequence, quarter of the context, j of 8); rowMode 0: j = KV head, 16-byte
+// chunk c of the unit = token c / 8, piece c % 8 of the head's 128 bytes; rowMode 1: j = eighth of
+// the quarter, chunk c = token c / 64, 16 bytes c % 64 of the 1 KB row. Four K and four V loads in
+// flight per lane.
+__global__ void gather_kv(const uint4* kc, const uint4* vc, const int* bt, int ctx, int mbps, int rowMode, unsigned* keep) {
+  const int lane = threadIdx.x % 32;
+  const long unit = (blockIdx.x * (long)blockDim.x + threadIdx.x) / 32;
+  const int j = (int)(unit % 8), quarter = (int)(unit / 8 % 4), seq = (int)(unit / 32);
+  const int tokens = rowMode ? ctx / 32 : ctx / 4, first = rowMode ? quarter * (ctx / 4) + j * tokens : quarter * tokens;
+  const int per = rowMode ? 64 : 8;  // 16-byte chunks per token of the unit
+  const int* b = bt + (size_t)seq * mbps;
+  unsigned acc = 0;
+  for (int c0 = 0; c0 < tokens * per; c0 += 128) {
+    uint4 k[4], v[4];
+#pragma unroll
+    for (int n = 0; n < 4; n++) {
+      const int c = c0 + n * 32 + lane, t = first + c / per;
+      const size_t row = (size_t)b[t / BS] * BS + t % BS;  // 1 KB token rows = 64 chunks
+      const size_t idx = row * 64 + (rowMode ? c % 64 : j * 8 + c % 8);
+      k[n] = kc[idx];
+      v[n] = vc[idx];
+    }
+#pragma unroll
+    for (int n = 0; n < 4; n++) acc ^= k[n].x ^ k[n].w ^ v[n].y ^ v[n].z;
+  }
+  if (acc == 0x9e3779b9u) *keep = acc;
+}
+
+// Largest |a - b| over n floats into *out (float bits; NaN or inf counts as inf).
+__global__ void decode_max_diff(const float* a, const float* b, size_t n, unsigned* out) {
+  float m = 0.f;
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const float d = fabsf(a[i] - b[i]);
+    m = d == d && d <= 3.4e38f ? fmaxf(m, d) : __int_as_float(0x7f800000);
+  }
+  atomicMax(out, __float_as_uint(m));
+}
+
+static float decode_diff(const float* a, const float* b, size_t n, unsigned* dev) {
+  CHECK(hipMemset(dev, 0, 4));
+  hipLaunchKernelGGL(decode_max_diff, dim3(1024), dim3(256), 0, (hipStream_t)0, a, b, n, dev);
+  CHECK(hipGetLastError());
+  unsigned bits;
+  CHECK(hipMemcpy(&bits, dev, 4, hipMemcpyDeviceToHost));
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+#if defined(SINKRT_NVIDIA)
+// GPU time per call without the host's launch gaps: `per` calls captured once in a CUDA graph and
+// replayed (median of the replays). The event figure above includes the host side of each call.
+template <class F>
+static float graph_ms(int per, int reps, F&& launch) {
+  cudaStream_t st;
+  CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  cudaGraph_t g;
+  cudaGraphExec_t ge;
+  CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+  for (int i = 0; i < per; i++) launch(i, st);
+  CHECK(cudaStreamEndCapture(st, &g));
+  CHECK(cudaGraphInstantiate(&ge, g, 0));
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  std::vector<float> t;
+  for (int i = 0; i < reps + 1; i++) {
+    CHECK(cudaEventRecord(a, st));
+    CHECK(cudaGraphLaunch(ge, st));
+    CHECK(cudaEventRecord(b, st));
+    CHECK(cudaEventSynchronize(b));
+    float ms;
+    CHECK(cudaEventElapsedTime(&ms, a, b));
+    if (i > 0) t.push_back(ms / per);
+  }
+  CHECK(cudaEventDestroy(a));
+  CHECK(cudaEventDestroy(b));
+  CHECK(cudaGraphExecDestroy(ge));
+  CHECK(cudaGraphDestroy(g));
+  CHECK(cudaStreamDestroy(st));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+#endif
+
+static void bench_decode(const sinkrt_device_info& info, int segOverride, int onlyBatch, bool simt, bool gather) {
   const size_t maxTokens = 256ull * 32768;
   const size_t numBlocks = maxTokens / BS;
   const size_t cacheElems = numBlocks * BS * Hkv * D;
@@ -97,6 +224,11 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
   fill(q, 256 * Hq * D, 13);
   CHECK(hipMalloc(&out, 256 * Hq * D * 4));
   CHECK(hipMalloc(&lse, 256 * Hq * 4));
+  float *refOut, *refLse;  // the matrix-unit kernel's result (sinks on), compared with the SIMT kernel's
+  unsigned* dmax;
+  CHECK(hipMalloc(&refOut, 256 * Hq * D * 4));
+  CHECK(hipMalloc(&refLse, 256 * Hq * 4));
+  CHECK(hipMalloc(&dmax, 4));
   std::vector<float> hs(Hq);
   std::mt19937 rng(7);
   for (auto& s : hs) s = std::uniform_real_distribution<float>(0.f, 3.f)(rng);
@@ -110,7 +242,23 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
   CHECK(hipMalloc(&qsl, 257 * 4));
   CHECK(hipMalloc(&sl, 256 * 4));
   CHECK(hipMalloc(&bt, numBlocks * 4));
+  if (gather) {
+    const int batch = 256, ctx = 32768, mbps = ctx / BS;
+    CHECK(hipMemcpy(bt, perm.data(), (size_t)batch * mbps * 4, hipMemcpyHostToDevice));
+    const double bytes = (double)batch * ctx * Hkv * D * 2 * 2;
+    for (int rowMode : {0, 1}) {
+      const float ms = median_ms(2, 10, [&](int) {
+        hipLaunchKernelGGL(gather_kv, dim3(batch * 32 * 32 / 256), dim3(256), 0, (hipStream_t)0, (const uint4*)kc, (const uint4*)vc, bt, ctx, mbps,
+                           rowMode, (unsigned*)ws);
+      });
+      CHECK(hipGetLastError());
+      printf("{\"kind\":\"gather\",\"mode\":\"%s\",\"batch\":%d,\"context\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n", rowMode ? "row" : "piece", batch, ctx, ms,
+             bytes / (ms * 1e-3) / 1e12);
+      fflush(stdout);
+    }
+  }
   for (int batch : {1, 8, 64, 256}) {
+    if (onlyBatch > 0 && batch != onlyBatch) continue;
     for (int ctx : {1024, 8192, 32768}) {
       const int blocksPerSeq = ctx / BS;
       const size_t need = (size_t)batch * blocksPerSeq;
@@ -124,6 +272,7 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
       CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
       for (int kernel : {SINKRT_KERNEL_MMA, SINKRT_KERNEL_SIMT})
       for (int withSinks : {0, 1}) {
+        if (kernel == SINKRT_KERNEL_SIMT && !simt) continue;
         sinkrt_paged_args a{};
         a.kernel = kernel;
         a.dtype = SINKRT_BF16;
@@ -140,13 +289,35 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride) {
           a.blockTable = bt + (size_t)(i % rot) * need;
           SK(sinkrt_paged_attention(&a));
         });
-        printf("{\"kind\":\"decode\",\"kernel\":\"%s\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n",
-               kernel == SINKRT_KERNEL_MMA ? "paged_decode_mma" : "paged_decode_simt", batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a), rot, ms, bytes / (ms * 1e-3) / 1e12);
+        // The same rotation's result (the last timed call) of both kernels, sinks on: largest differences.
+        const size_t nOut = (size_t)batch * Hq * D, nLse = (size_t)batch * Hq;
+        if (withSinks && kernel == SINKRT_KERNEL_MMA) {
+          CHECK(hipMemcpy(refOut, out, nOut * 4, hipMemcpyDeviceToDevice));
+          CHECK(hipMemcpy(refLse, lse, nLse * 4, hipMemcpyDeviceToDevice));
+        } else if (withSinks) {
+          printf("{\"kind\":\"decodeCheck\",\"batch\":%d,\"context\":%d,\"maxDiffOutMmaVsSimt\":%.3g,\"maxDiffLseMmaVsSimt\":%.3g}\n", batch, ctx,
+                 decode_diff(out, refOut, nOut, dmax), decode_diff(lse, refLse, nLse, dmax));
+        }
+        float gms = -1.f;
+#if defined(SINKRT_NVIDIA)
+        if (kernel == SINKRT_KERNEL_MMA) {
+          gms = graph_ms(10, 6, [&](int i, cudaStream_t st) {
+            sinkrt_paged_args g = a;
+            g.blockTable = bt + (size_t)(i % rot) * need;
+            g.stream = st;
+            SK(sinkrt_paged_attention(&g));
+          });
+        }
+#endif
+        printf("{\"kind\":\"decode\",\"kernel\":\"%s\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"variant\":\"%s\",\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f,\"graphMs\":%.5f,\"graphTbps\":%.4f}\n",
+               kernel == SINKRT_KERNEL_MMA ? "paged_decode_mma" : "paged_decode_simt", batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a),
+               kernel == SINKRT_KERNEL_SIMT ? "simt" : sinkrt_paged_decode_variant(&a) ? "stream" : "block", rot, ms, bytes / (ms * 1e-3) / 1e12, gms,
+               gms > 0 ? bytes / (gms * 1e-3) / 1e12 : -1.0);
         fflush(stdout);
       }
     }
   }
-  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt}) CHECK(hipFree(p));
+  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt, (void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
 }
 
 static void bench_prefill(const sinkrt_device_info& info) {
@@ -199,15 +370,20 @@ int main(int argc, char** argv) {
   SK(sinkrt_device_info_get(&info));
   printf("{\"kind\":\"device\",\"name\":\"%s\",\"arch\":\"%s\",\"computeUnits\":%d,\"waveSize\":%d}\n", info.name, info.arch,
          info.computeUnits, info.waveSize);
-  int seg = 0;
+  int seg = 0, onlyBatch = 0;
+  bool simt = true;
   bool copy = true, decode = true, prefill = true;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--segments") && i + 1 < argc) seg = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--batch") && i + 1 < argc) onlyBatch = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--no-simt")) simt = false;
+    else if (!strcmp(argv[i], "--no-prefill")) prefill = false;
     else if (!strcmp(argv[i], "--only-decode")) copy = prefill = false;
     else if (!strcmp(argv[i], "--only-prefill")) copy = decode = false;
   }
   if (copy) bench_copy();
-  if (decode) bench_decode(info, seg);
+  if (copy) bench_read(info);
+  if (decode) bench_decode(info, seg, onlyBatch, simt, copy);
   if (prefill) bench_prefill(info);
   return 0;
 }

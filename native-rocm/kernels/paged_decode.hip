@@ -51,8 +51,17 @@
 #ifndef SK_PD_L2PF
 #define SK_PD_L2PF 0
 #endif
+#ifndef SK_PD_STREAM_MIN_ITEMS
+#define SK_PD_STREAM_MIN_ITEMS 1024
+#endif
+#ifndef SK_PD_BIGRULE
+#define SK_PD_BIGRULE 1
+#endif
 #include "paged_common.h"
 #include "../mma_compat.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <atomic>
 
@@ -88,6 +97,59 @@ __device__ __forceinline__ void sync_wave() {
   __builtin_amdgcn_fence(__ATOMIC_SEQ_CST, "workgroup");
   __builtin_amdgcn_wave_barrier();
 #endif
+}
+
+// One tile of KW keys for the 16 rows of a wave: S = Q K^T (masked past the segment end, causally
+// and by the window), online-softmax update of (m, l) and O += P V. Shared by both decode kernels.
+template <class T, int D, int KW>
+__device__ __forceinline__ void attend_tile(const skmma::QFrag (&qf)[D / 16], const sk_u16* Kb, const sk_u16* Vb, int LD, int kt,
+                                            int segEnd, const int (&qpos)[skmma::kSlots], const PagedParams& p, float sMul,
+                                            float (&m)[skmma::kSlots], float (&l)[skmma::kSlots], float (&o)[D / 16][skmma::kOElems]) {
+  using namespace skmma;
+  float s[KW / 16][kSElems];
+#pragma unroll
+  for (int j = 0; j < KW / 16; j++) qk<T, D>(s[j], qf, Kb, LD, j * 16);
+#pragma unroll
+  for (int j = 0; j < KW / 16; j++)
+#pragma unroll
+    for (int i = 0; i < kSElems; i++) {
+      float x = s[j][i] * sMul;
+      if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * kLog2e;
+      const int key = kt + j * 16 + s_key(i), qp = qpos[s_slot(i)];
+      if (key >= segEnd || key > qp || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
+      s[j][i] = x;
+    }
+  float mUse[kSlots];
+#pragma unroll
+  for (int sl = 0; sl < kSlots; sl++) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int j = 0; j < KW / 16; j++)
+#pragma unroll
+      for (int i = 0; i < kSElems; i++)
+        if (s_slot(i) == sl) mx = fmaxf(mx, s[j][i]);
+    mx = slot_max(mx);
+    const float mNew = fmaxf(m[sl], mx);
+    mUse[sl] = mNew == -INFINITY ? 0.f : mNew;
+    const float alpha = exp2f(m[sl] - mUse[sl]);
+    m[sl] = mNew;
+    l[sl] *= alpha;
+#pragma unroll
+    for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+      for (int i = 0; i < kOElems; i++)
+        if (o_slot(i) == sl) o[dc][i] *= alpha;
+  }
+#pragma unroll
+  for (int j = 0; j < KW / 16; j++) {
+#pragma unroll
+    for (int i = 0; i < kSElems; i++) {
+      const float e = exp2f(s[j][i] - mUse[s_slot(i)]);
+      s[j][i] = e;
+      l[s_slot(i)] += e;
+    }
+    pv<T, D>(o, s[j], Vb, LD, j * 16);
+  }
 }
 #endif
 
@@ -210,51 +272,7 @@ __global__ void __launch_bounds__(kPagedThreads) paged_decode_mma_kernel(PagedPa
     }
     sync_wave();
     const sk_u16* Kb = Kw + buf * 2 * KW * LD;
-    const sk_u16* Vb = Kb + KW * LD;
-    float s[KW / 16][kSElems];
-#pragma unroll
-    for (int j = 0; j < KW / 16; j++) qk<T, D>(s[j], qf, Kb, LD, j * 16);
-#pragma unroll
-    for (int j = 0; j < KW / 16; j++)
-#pragma unroll
-      for (int i = 0; i < kSElems; i++) {
-        float x = s[j][i] * sMul;
-        if (p.softcap > 0.f) x = p.softcap * tanhf(x / p.softcap) * kLog2e;
-        const int key = kt + j * 16 + s_key(i), qp = qpos[s_slot(i)];
-        if (key >= segEnd || key > qp || (p.window > 0 && key <= qp - p.window)) x = -INFINITY;
-        s[j][i] = x;
-      }
-    float mUse[kSlots];
-#pragma unroll
-    for (int sl = 0; sl < kSlots; sl++) {
-      float mx = -INFINITY;
-#pragma unroll
-      for (int j = 0; j < KW / 16; j++)
-#pragma unroll
-        for (int i = 0; i < kSElems; i++)
-          if (s_slot(i) == sl) mx = fmaxf(mx, s[j][i]);
-      mx = slot_max(mx);
-      const float mNew = fmaxf(m[sl], mx);
-      mUse[sl] = mNew == -INFINITY ? 0.f : mNew;
-      const float alpha = exp2f(m[sl] - mUse[sl]);
-      m[sl] = mNew;
-      l[sl] *= alpha;
-#pragma unroll
-      for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-        for (int i = 0; i < kOElems; i++)
-          if (o_slot(i) == sl) o[dc][i] *= alpha;
-    }
-#pragma unroll
-    for (int j = 0; j < KW / 16; j++) {
-#pragma unroll
-      for (int i = 0; i < kSElems; i++) {
-        const float e = exp2f(s[j][i] - mUse[s_slot(i)]);
-        s[j][i] = e;
-        l[s_slot(i)] += e;
-      }
-      pv<T, D>(o, s[j], Vb, LD, j * 16);
-    }
+    attend_tile<T, D, KW>(qf, Kb, Kb + KW * LD, LD, kt, segEnd, qpos, p, sMul, m, l, o);
     sync_wave();
   }
 
@@ -313,6 +331,8 @@ size_t smem_bytes(int D) {
   return (size_t)(kRows + NW * 4 * keys_per_wave(D)) * ld_of(D) * sizeof(sk_u16);
 }
 
+#include "paged_decode_stream.h"
+
 #if SK_PD_HOSTCACHE
 // Current device id (the cache below is per device: function attributes and occupancy are).
 inline int current_device() {
@@ -327,10 +347,10 @@ inline int current_device() {
 constexpr int kCachedDevices = 16;
 #endif
 
-// Resident blocks per compute unit; also raises the kernel's dynamic shared-memory limit. With
-// SK_PD_HOSTCACHE both happen once per device and kernel (they cost microseconds of host time per
-// call, which a batch-1 decode step of ~50 us feels).
-template <class T, int D>
+// Resident blocks per compute unit of the block kernel (Stream = false) or the stream kernel; also
+// raises the kernel's dynamic shared-memory limit. With SK_PD_HOSTCACHE both happen once per device
+// and kernel (they cost microseconds of host time per call, which a batch-1 decode step of ~50 us feels).
+template <class T, int D, bool Stream>
 int occupancy(int* blocksPerCu) {
 #if SK_PD_HOSTCACHE
   static std::atomic<int> cache[kCachedDevices];  // 0 = not yet known, else blocks per CU
@@ -343,42 +363,115 @@ int occupancy(int* blocksPerCu) {
     }
   }
 #endif
-  const size_t smem = smem_bytes(D);
-  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_mma_kernel<T, D>, kPagedThreads, smem));
+  if (Stream) {
+    const size_t smem = stream_smem_bytes(D);
+    SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_stream_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_stream_kernel<T, D>, kStreamThreads, smem));
+  } else {
+    const size_t smem = smem_bytes(D);
+    SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_mma_kernel<T, D>, kPagedThreads, smem));
+  }
 #if SK_PD_HOSTCACHE
   if (dev >= 0 && dev < kCachedDevices && *blocksPerCu > 0) cache[dev].store(*blocksPerCu, std::memory_order_relaxed);
 #endif
   return 0;
 }
 
-template <class T>
+template <class T, bool Stream>
 int occupancy_for(int D, int* n) {
   switch (D) {
-    case 64: return occupancy<T, 64>(n);
-    case 128: return occupancy<T, 128>(n);
-    case 256: return occupancy<T, 256>(n);
+    case 64: return occupancy<T, 64, Stream>(n);
+    case 128: return occupancy<T, 128, Stream>(n);
+    case 256: return occupancy<T, 256, Stream>(n);
   }
   return fail("paged_decode", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
 }
 
+int occupancy_of(const sinkrt_paged_args* a, bool stream, int* n) {
+  if (a->dtype == SINKRT_F16) return stream ? occupancy_for<sk_f16, true>(a->headSize, n) : occupancy_for<sk_f16, false>(a->headSize, n);
+  return stream ? occupancy_for<sk_bf16, true>(a->headSize, n) : occupancy_for<sk_bf16, false>(a->headSize, n);
+}
+
+#if defined(SINKRT_NVIDIA)
+// SINKRT_PD_KERNEL=block|stream forces one decode kernel (conformance runs and the bench measure
+// each on every shape); unset or anything else: the rule in use_stream. Read once per process.
+int forced_kernel() {
+  static const int forced = [] {
+    const char* e = getenv("SINKRT_PD_KERNEL");
+    if (e && !strcmp(e, "block")) return 0;
+    if (e && !strcmp(e, "stream")) return 1;
+    return -1;
+  }();
+  return forced;
+}
+
+// SINKRT_PD_STREAM_MIN_ITEMS=N overrides SK_PD_STREAM_MIN_ITEMS (the bench measures the rule's
+// threshold with it). Read once per process.
+long stream_min_items() {
+  static const long n = [] {
+    const char* e = getenv("SINKRT_PD_STREAM_MIN_ITEMS");
+    return e && *e ? atol(e) : (long)SK_PD_STREAM_MIN_ITEMS;
+  }();
+  return n;
+}
+#endif
+
+// Work items (sequence x KV head x row chunk) of a decode call.
+long decode_items(const sinkrt_paged_args* a, int* numChunks) {
+  const int G = a->numQueryHeads / a->numKvHeads;
+  *numChunks = (G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1) + kRows - 1) / kRows;
+  return (long)a->numSeqs * a->numKvHeads * *numChunks;
+}
+
+// Host side, waves per stream block: the stream kernel runs on NVIDIA only (warp 32).
+constexpr int kStreamHostWave = 32;
+
+// The stream kernel for grids of at least SK_PD_STREAM_MIN_ITEMS items (one wave each) at head size
+// 64 (the measured shape); other grids keep the block kernel, whose waves share a unit's keys and
+// merge in shared memory (fewer, longer segments, less partial traffic: batch 1-8). NVIDIA only:
+// measured on the H100 only, and its shared memory (3 stages per wave) exceeds AMD's 64 KB of LDS
+// for head sizes above 64.
+bool use_stream(const sinkrt_paged_args* a) {
+#if defined(SINKRT_NVIDIA)
+  const int f = forced_kernel();
+  if (f >= 0) return f == 1;
+  int chunks = 0;
+  return a->headSize == 64 && decode_items(a, &chunks) >= stream_min_items();
+#else
+  (void)a;
+  return false;
+#endif
+}
+
 template <class T, int D>
 int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
-  const size_t smem = smem_bytes(D);
-#if SK_PD_HOSTCACHE
-  int bps = 0;  // the plan ran occupancy<T, D> on this device already: this only reads the cache
-  if (occupancy<T, D>(&bps) != 0) return 1;
-#else
-  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-#endif
   hipStream_t stream = (hipStream_t)a->stream;
-#if SK_PD_KVFAST
-  dim3 grid(a->numKvHeads * pl.numChunks * pl.numSegments, 1, a->numSeqs);
+  if (use_stream(a)) {
+    int bps = 0;  // the plan ran occupancy on this device already: this only reads the cache
+    if (occupancy<T, D, true>(&bps) != 0) return 1;
+    const long units = (long)a->numSeqs * a->numKvHeads * pl.numChunks * pl.numSegments;
+    const int nw = kStreamThreads / kStreamHostWave;
+    long blocks = (units + nw - 1) / nw;
+    const long resident = (long)bps * (a->computeUnits > 0 ? a->computeUnits : 1);
+    if (blocks > resident) blocks = resident;
+    hipLaunchKernelGGL((paged_decode_stream_kernel<T, D>), dim3((unsigned)blocks), dim3(kStreamThreads), stream_smem_bytes(D), stream, p, units);
+    SK_CHECK_LAUNCH("paged_decode_stream");
+  } else {
+#if SK_PD_HOSTCACHE
+    int bps = 0;
+    if (occupancy<T, D, false>(&bps) != 0) return 1;
 #else
-  dim3 grid(pl.numChunks * pl.numSegments, a->numKvHeads, a->numSeqs);
+    SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_mma_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem_bytes(D)));
 #endif
-  hipLaunchKernelGGL((paged_decode_mma_kernel<T, D>), grid, dim3(kPagedThreads), smem, stream, p);
-  SK_CHECK_LAUNCH("paged_decode");
+#if SK_PD_KVFAST
+    dim3 grid(a->numKvHeads * pl.numChunks * pl.numSegments, 1, a->numSeqs);
+#else
+    dim3 grid(pl.numChunks * pl.numSegments, a->numKvHeads, a->numSeqs);
+#endif
+    hipLaunchKernelGGL((paged_decode_mma_kernel<T, D>), grid, dim3(kPagedThreads), smem_bytes(D), stream, p);
+    SK_CHECK_LAUNCH("paged_decode");
+  }
   if (pl.numSegments > 1) {
     dim3 rgrid(pl.numChunks * pl.R, a->numKvHeads, a->numSeqs);
 #if SK_PD_PDL && defined(SINKRT_NVIDIA)
@@ -415,29 +508,31 @@ int launch_for(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParam
 
 }  // namespace
 
-// Segments: among counts that keep segments >= kMinSegmentMma keys, the one whose grid fills the
-// device's resident block slots best (whole waves), preferring fewer segments (less partial traffic).
+// Segments. Block kernel: among counts that keep segments >= kMinSegmentMma keys, the one whose grid
+// fills the device's resident block slots best (whole waves), preferring fewer segments (less partial
+// traffic); small grids get about SK_PD_SMALL_PER_CU blocks per CU. Stream kernel: the count whose
+// units fill the resident waves in whole rounds, with a stronger preference for fewer segments (one
+// segment needs no reduce at all).
 int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
+  const bool stream = use_stream(a);
   int bps = 0;
-  const int st = a->dtype == SINKRT_F16 ? occupancy_for<sk_f16>(a->headSize, &bps) : occupancy_for<sk_bf16>(a->headSize, &bps);
+  const int st = occupancy_of(a, stream, &bps);
   if (st != 0) return st;
   if (bps < 1) return fail("paged_decode", "kernel cannot be resident on this device (occupancy 0)", __FILE__, __LINE__);
-  const int G = a->numQueryHeads / a->numKvHeads;
   pl->R = kRows;
-  pl->numChunks = (G * (a->maxQueryLen > 0 ? a->maxQueryLen : 1) + kRows - 1) / kRows;
-  const long items = (long)a->numSeqs * a->numKvHeads * pl->numChunks;
-  const double slots = (double)bps * (a->computeUnits > 0 ? a->computeUnits : 1);
+  const long items = decode_items(a, &pl->numChunks);
+  const long cus = a->computeUnits > 0 ? a->computeUnits : 1;
   const int grain = keys_per_wave(a->headSize);
   const int maxKeys = a->maxKeys > 1 ? a->maxKeys : 1;
   const int most = (maxKeys + kMinSegmentMma - 1) / kMinSegmentMma;
-  int bestS = 1;
-  double bestScore = -1e9;
+  // Slots a unit of work fills: blocks (block kernel) or waves (stream kernel).
+  const double slots = (double)bps * cus * (stream ? kStreamThreads / kStreamHostWave : 1);
+  const double perSegment = stream ? 0.002 : 0.0005;
 #if SK_PD_SEGRULE
   // Small grids (batch 1-8 with long contexts): measured on the H100 at batch 1 x 32K, 8 KV heads,
   // about 2 blocks per SM (32 segments, 1024 keys each) beat one full wave of 4 per SM (64 segments)
   // by 11% of GPU time: fewer, longer streams per SM. Larger grids keep the wave-filling rule.
-  const long cus = a->computeUnits > 0 ? a->computeUnits : 1;
-  if (items < (long)bps * cus) {
+  if (!stream && items < (long)bps * cus) {
     long want = (long)SK_PD_SMALL_PER_CU * cus / items;
     if (want < 1) want = 1;
     if (want > most) want = most;
@@ -445,12 +540,23 @@ int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
     return 0;
   }
 #endif
+#if SK_PD_BIGRULE
+  // Grids of two or more full waves with one segment (batch 256): one segment. Forced sweep on the
+  // H100 (batch 256, GPU time): 8K 2.73 TB/s with 1 segment vs 2.64 with 9 (wave-filling rule);
+  // 32K 2.77 vs 2.78 (both within noise of 4 segments, 2.79). No partials, no reduce.
+  if (!stream && items >= 2L * bps * cus) {
+    split_segments(a, items, 1, kMinSegmentMma, grain, pl);
+    return 0;
+  }
+#endif
+  int bestS = 1;
+  double bestScore = -1e9;
   for (int want = 1; want <= most && want <= kMaxSegments; want++) {
     // The count split_segments makes of this wish (inlined: this loop runs on every decode call).
     const int segLen = ((maxKeys + want - 1) / want + grain - 1) / grain * grain;
     const int S = (maxKeys + segLen - 1) / segLen;
     const double waves = items * (double)S / slots;
-    const double score = waves / ceil(waves) - 0.0005 * S;
+    const double score = waves / ceil(waves) - perSegment * S;
     if (score > bestScore + 1e-9) {
       bestScore = score;
       bestS = want;
@@ -467,3 +573,6 @@ int paged_decode_mma_launch(const sinkrt_paged_args* a, const PagedPlan& pl, con
 }
 
 }  // namespace sinkrt
+
+// Which matrix-unit decode kernel these args run: 0 block, 1 stream (the bench reports it).
+extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a) { return sinkrt::use_stream(a) ? 1 : 0; }
