@@ -56,6 +56,15 @@ def main():
         r = f"{x['ratioToSdpa']:.3f}" if b else "-"
         one = two_tile.get((x["batch"], x["seqLen"]), {}).get("tflops", float("nan"))
         print(f"{x['batch']:>6} {x['seqLen']:>8} {x['tflops']:>13.1f} {off['tflops']:>8.1f} {(b['tflops'] if b else float('nan')):>8.1f} {r:>7} {one:>12.1f}")
+    # Every prefill variant (rowTiles: kernel choice, see bench/rocm/sinkrt_bench.cpp) against SDPA.
+    print("prefill variants, sinks on: TFLOP/s (ratio to SDPA) by rowTiles")
+    for x in prefill_all:
+        b = base.get((x["batch"], x["seqLen"]))
+        if b:
+            x["ratioToSdpa"] = x["tflops"] / b["tflops"]
+    for key in sorted({(x["batch"], x["seqLen"]) for x in prefill_all}):
+        row = [x for x in prefill_all if (x["batch"], x["seqLen"]) == key and x["sinks"]]
+        print(f"{key[0]:>6} {key[1]:>8} " + " ".join(f"{x['rowTiles']}: {x['tflops']:.1f} ({x.get('ratioToSdpa', float('nan')):.3f})" for x in row))
     result = {
         "part": "rocm",
         "machine": device,

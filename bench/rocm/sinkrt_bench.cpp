@@ -18,7 +18,8 @@
 //            --segments N forces N split-KV segments, --batch N runs one batch size, --no-simt skips
 //            the SIMT kernel, --no-prefill skips the prefill section.
 //   prefill  prefill (varlen, causal, sinks on and off) throughput in TFLOP/s, 4 * S^2 / 2 * D * Hq per
-//            sequence, on the same head shape, for the (batch, seqLen) list bench/rocm/sdpa.py also runs.
+//            sequence, on the same head shape, for the (batch, seqLen) list bench/rocm/sdpa.py also runs;
+//            every prefill kernel variant (rowTiles) with its largest difference from the mma.sync kernel.
 // Timing: device events around each launch, after warm-up; median of the repeats.
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,19 +321,48 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
   for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt, (void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
 }
 
-static void bench_prefill(const sinkrt_device_info& info) {
+// Largest |a - b| over n floats (NaN or inf counts as inf), into *out as float bits (atomicMax on
+// non-negative floats orders like their bits).
+__global__ void max_abs_diff(const float* a, const float* b, size_t n, unsigned* out) {
+  float m = 0.f;
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+    const float d = fabsf(a[i] - b[i]);
+    m = d == d && d <= 3.4e38f ? fmaxf(m, d) : __int_as_float(0x7f800000);
+  }
+  atomicMax(out, __float_as_uint(m));
+}
+
+static float diff(const float* a, const float* b, size_t n, unsigned* dev) {
+  CHECK(hipMemset(dev, 0, 4));
+  hipLaunchKernelGGL(max_abs_diff, dim3(2048), dim3(256), 0, (hipStream_t)0, a, b, n, dev);
+  CHECK(hipGetLastError());
+  unsigned bits;
+  CHECK(hipMemcpy(&bits, dev, 4, hipMemcpyDeviceToHost));
+  float f;
+  memcpy(&f, &bits, 4);
+  return f;
+}
+
+// rowTiles selects the prefill kernel (sinkrt_prefill in prefill.hip): 0 default, 1 mma.sync one
+// 16-row tile per warp (the default before wgmma), 2 two tiles, 3..5 wgmma variants (sm_90 only).
+// Every variant's output and lse are compared with rowTiles 1 (sinks on) in the same run: "maxDiff".
+static void bench_prefill(const sinkrt_device_info& info, bool wgmma) {
   const int shapes[][2] = {{1, 1024}, {1, 8192}, {1, 32768}, {8, 1024}, {8, 8192}, {64, 1024}, {256, 1024}};
   for (const auto& s : shapes) {
     const int batch = s[0], S = s[1];
     const size_t T = (size_t)batch * S;
     void *q, *k, *v, *sinks;
-    float *out, *lse;
+    float *out, *lse, *refOut, *refLse;
     int* qsl;
+    unsigned* dmax;
     CHECK(hipMalloc(&q, T * Hq * D * 2));
     CHECK(hipMalloc(&k, T * Hkv * D * 2));
     CHECK(hipMalloc(&v, T * Hkv * D * 2));
     CHECK(hipMalloc(&out, T * Hq * D * 4));
     CHECK(hipMalloc(&lse, T * Hq * 4));
+    CHECK(hipMalloc(&refOut, T * Hq * D * 4));
+    CHECK(hipMalloc(&refLse, T * Hq * 4));
+    CHECK(hipMalloc(&dmax, 4));
     CHECK(hipMalloc(&sinks, Hq * 4));
     CHECK(hipMalloc(&qsl, (batch + 1) * 4));
     fill(q, T * Hq * D, 21);
@@ -344,9 +374,11 @@ static void bench_prefill(const sinkrt_device_info& info) {
     for (int i = 0; i <= batch; i++) hq[i] = i * S;
     CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
     const double flops = 2.0 * batch * (double)S * S * D * Hq;  // QK^T and PV, causal half
-    const int variants[][2] = {{1, 0}, {0, 0}, {1, 2}};  // (sinks, rowTiles: 0 = default (one), 2 = two tiles per wave)
+    // (sinks, rowTiles); the first is the reference for maxDiff.
+    const int variants[][2] = {{1, 1}, {1, 0}, {0, 0}, {1, 2}, {1, 3}, {1, 4}, {1, 5}};
     for (const auto& var : variants) {
       const int withSinks = var[0];
+      if (var[1] >= 3 && !wgmma) continue;
       sinkrt_prefill_args a{};
       a.rowTiles = var[1];
       a.dtype = SINKRT_BF16;
@@ -356,13 +388,77 @@ static void bench_prefill(const sinkrt_device_info& info) {
       a.query = q; a.key = k; a.value = v; a.output = out; a.lse = lse;
       a.queryStartLoc = qsl; a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = S;
       a.waveSize = info.waveSize; a.stream = nullptr;
-      const float ms = median_ms(2, 10, [&](int) { SK(sinkrt_prefill(&a)); });
-      printf("{\"kind\":\"prefill\",\"batch\":%d,\"seqLen\":%d,\"sinks\":%s,\"rowTiles\":%d,\"ms\":%.5f,\"tflops\":%.3f}\n", batch, S,
-             withSinks ? "true" : "false", a.rowTiles, ms, flops / (ms * 1e-3) / 1e12);
+      const float ms = median_ms(3, 20, [&](int) { SK(sinkrt_prefill(&a)); });
+      float dOut = 0.f, dLse = 0.f;
+      if (var[1] == 1) {
+        CHECK(hipMemcpy(refOut, out, T * Hq * D * 4, hipMemcpyDeviceToDevice));
+        CHECK(hipMemcpy(refLse, lse, T * Hq * 4, hipMemcpyDeviceToDevice));
+      } else if (withSinks) {
+        dOut = diff(out, refOut, T * Hq * D, dmax);
+        dLse = diff(lse, refLse, T * Hq, dmax);
+      }
+      printf("{\"kind\":\"prefill\",\"batch\":%d,\"seqLen\":%d,\"sinks\":%s,\"rowTiles\":%d,\"ms\":%.5f,\"tflops\":%.3f,\"maxDiffOut\":%.3g,\"maxDiffLse\":%.3g}\n",
+             batch, S, withSinks ? "true" : "false", a.rowTiles, ms, flops / (ms * 1e-3) / 1e12, dOut, dLse);
       fflush(stdout);
     }
-    for (void* p : {q, k, v, sinks, (void*)out, (void*)lse, (void*)qsl}) CHECK(hipFree(p));
+    for (void* p : {q, k, v, sinks, (void*)out, (void*)lse, (void*)refOut, (void*)refLse, (void*)qsl, (void*)dmax}) CHECK(hipFree(p));
   }
+}
+
+// --prefill-diag DIR: one sequence of 128 tokens, one head, head size 64, bf16, scale 1, no sinks;
+// Q and K uniform in [-1, 1) from a fixed LCG, V[key][d] = (key % 64 == d), so out[q][d] holds the
+// attention weights of keys d and d + 64. Writes DIR/prefill-diag.bin: Q and K (bf16), then per kernel
+// variant rowTiles 1, 3, 4, 5 its output and lse (f32), for offline comparison with an exact softmax.
+static void prefill_diag(const char* dir) {
+  const int S = 128, Dm = 64;
+  std::vector<uint16_t> hq(S * Dm), hk(S * Dm), hv(S * Dm);
+  uint32_t st = 12345;
+  auto rnd = [&]() { st = st * 1664525u + 1013904223u; return (st >> 8) / 8388608.f - 1.f; };
+  auto bf = [](float f) { uint32_t u; memcpy(&u, &f, 4); return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16); };
+  for (auto& x : hq) x = bf(rnd());
+  for (auto& x : hk) x = bf(rnd());
+  for (int r = 0; r < S; r++)
+    for (int d = 0; d < Dm; d++) hv[r * Dm + d] = bf(r % 64 == d ? 1.f : 0.f);
+  void *q, *k, *v;
+  float *out, *lse;
+  int* qsl;
+  CHECK(hipMalloc(&q, S * Dm * 2));
+  CHECK(hipMalloc(&k, S * Dm * 2));
+  CHECK(hipMalloc(&v, S * Dm * 2));
+  CHECK(hipMalloc(&out, S * Dm * 4));
+  CHECK(hipMalloc(&lse, S * 4));
+  CHECK(hipMalloc(&qsl, 8));
+  CHECK(hipMemcpy(q, hq.data(), S * Dm * 2, hipMemcpyHostToDevice));
+  CHECK(hipMemcpy(k, hk.data(), S * Dm * 2, hipMemcpyHostToDevice));
+  CHECK(hipMemcpy(v, hv.data(), S * Dm * 2, hipMemcpyHostToDevice));
+  const int hqsl[2] = {0, S};
+  CHECK(hipMemcpy(qsl, hqsl, 8, hipMemcpyHostToDevice));
+  char path[512];
+  snprintf(path, sizeof path, "%s/prefill-diag.bin", dir);
+  FILE* f = fopen(path, "wb");
+  if (!f) { perror(path); exit(1); }
+  auto save = [&](const char*, const void* p, size_t n) { fwrite(p, 1, n, f); };
+  save("q", hq.data(), S * Dm * 2);
+  save("k", hk.data(), S * Dm * 2);
+  for (int rt : {1, 3, 4, 5}) {
+    sinkrt_prefill_args a{};
+    a.rowTiles = rt;
+    a.dtype = SINKRT_BF16;
+    a.headSize = Dm; a.numQueryHeads = 1; a.numKvHeads = 1;
+    a.scale = 1.f; a.softcap = 0; a.slidingWindow = 0; a.sinks = nullptr;
+    a.query = q; a.key = k; a.value = v; a.output = out; a.lse = lse;
+    a.queryStartLoc = qsl; a.seqBegin = 0; a.numSeqs = 1; a.maxQueryLen = S; a.waveSize = 32; a.stream = nullptr;
+    CHECK(hipMemset(out, 0, S * Dm * 4));
+    SK(sinkrt_prefill(&a));
+    CHECK(hipDeviceSynchronize());
+    std::vector<float> ho(S * Dm), hl(S);
+    CHECK(hipMemcpy(ho.data(), out, S * Dm * 4, hipMemcpyDeviceToHost));
+    CHECK(hipMemcpy(hl.data(), lse, S * 4, hipMemcpyDeviceToHost));
+    save("out", ho.data(), S * Dm * 4);
+    save("lse", hl.data(), S * 4);
+  }
+  fclose(f);
+  for (void* p : {q, k, v, (void*)out, (void*)lse, (void*)qsl}) CHECK(hipFree(p));
 }
 
 int main(int argc, char** argv) {
@@ -380,10 +476,11 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--no-prefill")) prefill = false;
     else if (!strcmp(argv[i], "--only-decode")) copy = prefill = false;
     else if (!strcmp(argv[i], "--only-prefill")) copy = decode = false;
+    else if (!strcmp(argv[i], "--prefill-diag") && i + 1 < argc) { prefill_diag(argv[++i]); return 0; }
   }
   if (copy) bench_copy();
   if (copy) bench_read(info);
   if (decode) bench_decode(info, seg, onlyBatch, simt, copy);
-  if (prefill) bench_prefill(info);
+  if (prefill) bench_prefill(info, !strncmp(info.arch, "sm_9", 4));
   return 0;
 }

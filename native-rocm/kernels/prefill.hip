@@ -38,6 +38,8 @@ struct PrefillParams {
 __host__ __device__ constexpr int key_tile(int D) { return D <= 128 ? 64 : 32; }
 __host__ __device__ constexpr int row_pad(int D) { return D + 8; }
 
+#include "prefill_wgmma.h"
+
 template <class T, int D, int MT>
 __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
 #if SINKRT_HAS_MMA
@@ -208,25 +210,84 @@ __global__ void __launch_bounds__(kThreads) prefill_kernel(PrefillParams p) {
 #endif
 }
 
-// Row tiles per wave: 1 by default. rowTiles = 2 (head size 64 only) makes each K/V fragment feed two
-// 16-row tiles; on the H100 it measured slower (254 registers, 2 blocks per SM: 86-204 vs 104-203
-// TFLOP/s, bench/results/rocm-h100-20261124-v3.json), so it is opt-in. For 128/256 it would spill.
+// Row tiles per wave for the mma.sync/MFMA kernel: rowTiles = 2 (head size 64 only) makes each K/V
+// fragment feed two 16-row tiles; on the H100 it measured slower (254 registers, 2 blocks per SM: 86-204
+// vs 104-203 TFLOP/s, bench/results/rocm-h100-20261124-v3.json), so it is opt-in. For 128/256 it would
+// spill. Function attributes are set once per kernel instantiation and device (`done`, a static of the
+// caller; a call per launch costs host time that shows at small shapes).
+template <class K>
+int set_smem_once(K kernel, size_t smem, int (&done)[32]) {
+  int dev = 0;
+#if defined(SINKRT_NVIDIA)
+  SK_CHECK(cudaGetDevice(&dev));
+#else
+  SK_CHECK(hipGetDevice(&dev));
+#endif
+  if (dev >= 0 && dev < 32 && done[dev]) return 0;  // a benign race sets the same attribute twice
+  SK_CHECK(hipFuncSetAttribute((const void*)kernel, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  if (dev >= 0 && dev < 32) done[dev] = 1;
+  return 0;
+}
+
 template <class T, int D, int MT>
 int launch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   const int wave = a->waveSize > 0 ? a->waveSize : 32;
   const int BM = (kThreads / wave) * 16 * MT;
   const size_t smem = (size_t)(BM + 4 * key_tile(D)) * row_pad(D) * sizeof(sk_u16);
-  SK_CHECK(hipFuncSetAttribute((const void*)prefill_kernel<T, D, MT>, hipFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  static int done[32];
+  if (int e = set_smem_once(prefill_kernel<T, D, MT>, smem, done)) return e;
   dim3 grid((a->maxQueryLen + BM - 1) / BM, a->numQueryHeads, a->numSeqs);
   hipLaunchKernelGGL((prefill_kernel<T, D, MT>), grid, dim3(kThreads), smem, (hipStream_t)a->stream, p);
   SK_CHECK_LAUNCH("prefill");
   return 0;
 }
 
+#if defined(SINKRT_NVIDIA)
+// sm_90 (Hopper) runs the wgmma kernel; asked once per device.
+bool device_has_wgmma() {
+  static int cache[32];  // 0 unknown, 1 yes, 2 no
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= 32) return false;
+  if (!cache[dev]) {
+    int major = 0;
+    cache[dev] = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess && major == 9 ? 1 : 2;
+  }
+  return cache[dev] == 1;
+}
+
+template <class T, int KT, int NWG>
+int launch_wgmma(const sinkrt_prefill_args* a, const PrefillParams& p) {
+  const int BM = 64 * NWG;
+  const size_t smem = 1024 + (size_t)(BM + 4 * KT) * 128;  // + 1024: the kernel aligns the base up
+  static int done[32];
+  if (int e = set_smem_once(prefill_wgmma_kernel<T, KT, NWG>, smem, done)) return e;
+  dim3 grid(a->numQueryHeads, (a->maxQueryLen + BM - 1) / BM, a->numSeqs);
+  hipLaunchKernelGGL((prefill_wgmma_kernel<T, KT, NWG>), grid, dim3(128 * NWG), smem, (hipStream_t)a->stream, p);
+  SK_CHECK_LAUNCH("prefill (wgmma)");
+  return 0;
+}
+#endif
+
+// rowTiles: 0 = default (wgmma on sm_90 for head size 64, else one 16-row tile per wave); 1 = one
+// 16-row tile per wave (the mma.sync kernel even on sm_90: the bench's baseline); 2 = two tiles; for
+// the bench on sm_90: 3 = wgmma with 64-key tiles and two warpgroups, 4 = 128-key tiles and one
+// warpgroup (the default), 5 = 64-key tiles and one warpgroup.
 template <class T>
 int dispatch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   switch (a->headSize) {
-    case 64: return a->rowTiles == 2 ? launch<T, 64, 2>(a, p) : launch<T, 64, 1>(a, p);
+    case 64:
+#if defined(SINKRT_NVIDIA)
+      if ((a->rowTiles == 0 || a->rowTiles >= 3) && device_has_wgmma() && (a->maxQueryLen + 63) / 64 <= 65535) {
+        if (a->rowTiles == 3) return launch_wgmma<T, 64, 2>(a, p);
+        if (a->rowTiles == 5) return launch_wgmma<T, 64, 1>(a, p);
+#if defined(SINKRT_PREFILL_KT64)  // candidate default, built only for a same-run comparison
+        if (a->rowTiles == 0) return launch_wgmma<T, 64, 2>(a, p);
+#endif
+        return launch_wgmma<T, 128, 1>(a, p);
+      }
+#endif
+      if (a->rowTiles >= 3) return sinkrt::fail("prefill", "rowTiles 3..5 need wgmma (sm_90)", __FILE__, __LINE__);
+      return a->rowTiles == 2 ? launch<T, 64, 2>(a, p) : launch<T, 64, 1>(a, p);
     case 128: return launch<T, 128, 1>(a, p);
     case 256: return launch<T, 256, 1>(a, p);
   }
@@ -239,6 +300,7 @@ extern "C" int sinkrt_prefill(const sinkrt_prefill_args* a) {
   if (a->numSeqs <= 0 || a->maxQueryLen <= 0) return 0;
   SK_REQUIRE(a->numKvHeads > 0 && a->numQueryHeads % a->numKvHeads == 0, "numQueryHeads must be a multiple of numKvHeads");
   SK_REQUIRE(a->numQueryHeads <= 65535 && a->numSeqs <= 65535, "numQueryHeads and numSeqs must be <= 65535");
+  SK_REQUIRE(a->rowTiles >= 0 && a->rowTiles <= 5, "rowTiles must be 0..5");
   PrefillParams p;
   p.query = (const sk_u16*)a->query;
   p.key = (const sk_u16*)a->key;
