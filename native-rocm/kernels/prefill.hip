@@ -1,5 +1,7 @@
 // prefill: varlen flash attention with sinks over contiguous Q/K/V (no cached context), on the
-// matrix units through mma_compat.h (mma.sync on NVIDIA, MFMA on CDNA).
+// matrix units through mma_compat.h (mma.sync on NVIDIA, MFMA on CDNA). On sm_90 (Hopper) head size 64
+// runs the wgmma kernel of prefill_wgmma.h instead (its own tiling comment there); what follows
+// describes the portable kernel, which every other case uses.
 //
 // Grid: (query tiles, query heads, sequences); a block of 128 threads owns BM = 16 * MT * waves query
 // rows (64 on NVIDIA, 32 on CDNA with MT = 1) of one head of one sequence; each wave owns MT tiles of
@@ -270,20 +272,19 @@ int launch_wgmma(const sinkrt_prefill_args* a, const PrefillParams& p) {
 
 // rowTiles: 0 = default (wgmma on sm_90 for head size 64, else one 16-row tile per wave); 1 = one
 // 16-row tile per wave (the mma.sync kernel even on sm_90: the bench's baseline); 2 = two tiles; for
-// the bench on sm_90: 3 = wgmma with 64-key tiles and two warpgroups, 4 = 128-key tiles and one
-// warpgroup (the default), 5 = 64-key tiles and one warpgroup.
+// the bench on sm_90: 3 = wgmma with 64-key tiles and two warpgroups (the default there), 4 = 128-key
+// tiles and one warpgroup, 5 = 64-key tiles and one warpgroup. The default was chosen on the H100
+// (bench/results/rocm-prefill-h100-20261124-s2.json): 3 was fastest on 6 of the 7 bench shapes
+// (1.16-2.0x SDPA), 4 ranged 1.0-1.9x, 5 0.95-1.9x.
 template <class T>
 int dispatch(const sinkrt_prefill_args* a, const PrefillParams& p) {
   switch (a->headSize) {
     case 64:
 #if defined(SINKRT_NVIDIA)
       if ((a->rowTiles == 0 || a->rowTiles >= 3) && device_has_wgmma() && (a->maxQueryLen + 63) / 64 <= 65535) {
-        if (a->rowTiles == 3) return launch_wgmma<T, 64, 2>(a, p);
+        if (a->rowTiles == 4) return launch_wgmma<T, 128, 1>(a, p);
         if (a->rowTiles == 5) return launch_wgmma<T, 64, 1>(a, p);
-#if defined(SINKRT_PREFILL_KT64)  // candidate default, built only for a same-run comparison
-        if (a->rowTiles == 0) return launch_wgmma<T, 64, 2>(a, p);
-#endif
-        return launch_wgmma<T, 128, 1>(a, p);
+        return launch_wgmma<T, 64, 2>(a, p);
       }
 #endif
       if (a->rowTiles >= 3) return sinkrt::fail("prefill", "rowTiles 3..5 need wgmma (sm_90)", __FILE__, __LINE__);

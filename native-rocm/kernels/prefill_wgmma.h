@@ -8,10 +8,12 @@
 //
 // Tiling: a block of NWG warpgroups (128 threads each) owns BM = 64 * NWG query rows of one head of one
 // sequence; warpgroup g owns rows q0 + 64g .. +63, its warp w rows +16w (the wgmma fragment layouts).
-// Configurations (see prefill.hip): KT = 128, NWG = 1 (167 registers, 3 blocks per SM) and KT = 64 with
-// one or two warpgroups (109 registers). Q fragments are read from shared memory again for every tile:
-// with Q loaded once inside the loop (first tile only) the KT = 64 builds gave wrong scores for every
-// later tile on the H100 (bench/rocm/NOTES.md, prefill); 4 ldmatrix per tile cost nothing measurable.
+// Configurations (see prefill.hip): KT = 64 with two warpgroups (the default: BM = 128 halves the K/V
+// traffic per flop; 111 registers, 2 blocks = 4 warpgroups per SM), KT = 64 with one, and KT = 128 with
+// one (151 registers, 3 per SM). Q fragments are read from shared memory again for every tile (4
+// ldmatrix.x4): with them loaded once, inside the loop on its first tile, ptxas kept the KT = 64 builds
+// at 109 registers and the scores of every later tile came out wrong on the H100 (the Q registers did
+// not survive the loop); bench/rocm/NOTES.md, prefill.
 // Grid: (query heads, query tiles heaviest first, sequences): the G heads of a KV head and the
 // neighbouring tiles run together and read the same K/V through L2; the long causal tiles start first.
 // Shared memory (1024-byte aligned): Q [BM rows], then two stages of (K tile, V tile) of KT keys; a row
