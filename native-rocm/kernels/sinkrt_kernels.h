@@ -74,7 +74,8 @@ typedef struct sinkrt_prefill_args {
   int seqBegin, numSeqs;
   int maxQueryLen;
   int waveSize;
-  int rowTiles;          // 16-row tiles per wave: 0 = default (1); 2 = two (head size 64 only)
+  int rowTiles;          // 0 = default (wgmma on sm_90 at head size 64, else one 16-row tile per wave);
+                         // 1 = one tile; 2 = two (head size 64 only); 3..5 = wgmma variants (bench, prefill.hip)
   void* stream;
 } sinkrt_prefill_args;
 
