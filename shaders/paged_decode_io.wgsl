@@ -28,13 +28,7 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
-//#if MMA
-// The matrix-unit variant loads tiles from arrays of the scalar type (f16 caches only).
-@group(0) @binding(3) var<storage, read> keyCache: array<f16>;
-@group(0) @binding(4) var<storage, read> valueCache: array<f16>;
-//#else
 @group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
 @group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
-//#endif
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;

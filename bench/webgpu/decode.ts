@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
   const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
   const timer = makeTimer(device);
-  // --configs variant:target[:steps (keys per chunk for variant mma)[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
+  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
   // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
@@ -104,12 +104,11 @@ async function main(): Promise<void> {
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
   for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
-    if (f32Check && cacheDtype === 'f32' && variant === 'mma') continue; // matrix units: f16 caches only
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: variant === 'mma' ? 0 : steps, mmaChunk: variant === 'mma' ? steps : 0, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV });
+    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
-    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize, subgroupMatrix: backend.subgroupMatrix, mmaFailure: backend.describe().mmaFailure };
+    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize, subgroupMatrix: backend.subgroupMatrix };
     const cache = (await backend.createCache({ numBlocks: cBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype: cacheDtype })) as WebGpuKvCache;
     await fillRandom(device, cache.keyBuffer, 1);
     await fillRandom(device, cache.valueBuffer, 2);
@@ -159,9 +158,6 @@ async function main(): Promise<void> {
         );
       }
     }
-    const failure = backend.describe().mmaFailure;
-    if (failure) console.log(`paged_decode_mma failed to compile (auto kept gqa8): ${String(failure).slice(0, 2000)}`);
-    backendInfo = { ...(backendInfo as object), mmaFailure: failure };
     backend.destroyCache(cache);
     await backend.close();
     save(); // after every config: a run cut off by its time limit keeps what it measured
@@ -173,7 +169,7 @@ async function main(): Promise<void> {
     if (json) {
       writeFileSync(json, JSON.stringify({
         bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
-        config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia,allow_unsafe_apis disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
+        config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
         baseline: { name: 'copy shader (bytes read + written)', ...copy },
         rows,
       }, null, 1));

@@ -1,7 +1,9 @@
 // Probe of Dawn's matrix units (chromium-experimental-subgroup-matrix) on this machine: the adapter's
 // features with and without the allow_unsafe_apis toggle, its subgroupMatrixConfigs, and for every
-// f16 configuration a tiny multiply C = A B (A row-major, and A read column-major from A^T as
-// paged_decode_mma reads V^T) in both builtin spellings, checked against the host.
+// f16 configuration a tiny multiply C = A B (A row-major, and A read column-major from A^T, as a
+// decode kernel would read V^T) in both builtin spellings, checked against the host. Session 2 used
+// it before its matrix-unit decode kernel (bench/webgpu/NOTES.md); cases that kernel needed and this
+// probe does not check yet: operands in workgroup memory, strides wider than the tile.
 //   node dist/bench/webgpu/probe-mma.js [--json out.json]
 
 import { writeFileSync } from 'node:fs';
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const plain = await createNodeDevice({ allowUnsafeApis: false });
   report.featuresWithoutToggle = [...plain.adapter.features].sort();
   plain.device.destroy();
-  const { device, adapter } = await createNodeDevice();
+  const { device, adapter } = await createNodeDevice({ allowUnsafeApis: true });
   const info = adapter.info as GPUAdapterInfo & { subgroupMatrixConfigs?: Cfg[] };
   report.adapter = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
   report.adapterFeatures = [...adapter.features].sort();

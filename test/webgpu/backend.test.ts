@@ -42,15 +42,6 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(unrolled).not.toContain('$');
     const rolled = compose(src, 'paged_decode_gqa8', { f16: false, rolled: true, flags: { SUBGROUPS: true }, constants: c });
     expect(rolled).toContain('for (var h_i = 0u; h_i < 8u; h_i++)');
-    // The matrix-unit kernel: directives before any declaration, scalar f16 cache bindings, no $ left.
-    const mc = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, MSLACK: 8 };
-    const mma = compose(src, 'paged_decode_mma', { f16: true, flags: { SUBGROUPS: true, MMA: true }, constants: mc });
-    expect(mma.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(mma.indexOf('const '));
-    expect(mma.indexOf('diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);')).toBeLessThan(mma.indexOf('const '));
-    expect(mma).toContain('var<storage, read> keyCache: array<f16>;');
-    expect(mma).toContain('row_major>(&keyCache');
-    expect(mma).not.toContain('$');
-    expect(compose(src, 'paged_decode_mma', { f16: true, flags: { SUBGROUPS: true, MMA: true, SMOLD: true }, constants: mc })).toContain('(&keyCache, off, false, RS)');
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
   });
 });

@@ -25,7 +25,7 @@ export interface WebGpuBackendOptions {
   decodeTargetWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
-  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup; 'mma' (opt-in) the matrix-unit kernel where the adapter offers one and the layer fits. */
+  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
   decodeVariant?: DecodeVariant;
   /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
   gqa8Steps?: number;
@@ -45,12 +45,6 @@ export interface WebGpuBackendOptions {
   gqa8HalfPV?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
-  /** Use matrix units (paged_decode_mma) where the adapter offers a usable configuration (default true; false keeps the SIMT kernels). */
-  useSubgroupMatrix?: boolean;
-  /** paged_decode_mma (matrix units): keys per chunk, a multiple of 16 (default 64). */
-  mmaChunk?: number;
-  /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
-  mmaSlack?: number;
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
    * compilers take minutes over unrolled kernels, false elsewhere. */
   rolledLoops?: boolean;
@@ -96,7 +90,10 @@ export class WebGpuBackend implements AttentionBackend {
   readonly subgroupMinSize: number;
   /** Fixed subgroup size (min == max), else 0. */
   readonly subgroupSize: number;
-  /** Matrix-unit shape (f16 x f16 -> f32) paged_decode_mma can use (decodeVariant 'mma'), null where the adapter has none. */
+  /**
+   * Matrix units the adapter offers (an f16 x f16 -> f32 shape with M = 16), null where none: reported
+   * by describe() for the next decode kernel; no kernel uses them yet (bench/webgpu/NOTES.md, session 2).
+   */
   readonly subgroupMatrix: SubgroupMatrixShape | null;
   readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
@@ -125,7 +122,7 @@ export class WebGpuBackend implements AttentionBackend {
     this.subgroupMinSize = sgOk ? (info?.subgroupMinSize ?? 0) : 0;
     const sgMax = sgOk ? (info?.subgroupMaxSize ?? 0) : 0;
     this.subgroupSize = this.subgroupMinSize === sgMax && (sgMax & (sgMax - 1)) === 0 ? sgMax : 0;
-    this.subgroupMatrix = opts.useSubgroupMatrix !== false && this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
+    this.subgroupMatrix = this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
     const dtypes: Dtype[] = this.f16 ? ['f32', 'f16'] : ['f32'];
     const common = { supportsSink: true, supportsSlidingWindow: true, supportsSoftcap: true, headSizes: HEAD_SIZES, blockSizes: BLOCK_SIZES, dtypes };
     this.capabilities = {
@@ -163,9 +160,6 @@ export class WebGpuBackend implements AttentionBackend {
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
-      mmaShape: this.subgroupMatrix,
-      mmaChunk: opts.mmaChunk ?? 0,
-      mmaSlack: opts.mmaSlack ?? 8,
       sinksBuffer: (layer) => this.sinksBuffer(layer),
     };
   }
@@ -181,7 +175,6 @@ export class WebGpuBackend implements AttentionBackend {
       subgroupMinSize: this.subgroupMinSize,
       subgroupSize: this.subgroupSize,
       subgroupMatrix: this.subgroupMatrix,
-      mmaFailure: this.ctx.mmaFailure ?? null,
       limits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize },
       pipelinesCompiled: this.pipelines.compiled,
       lost: this.lost,

@@ -25,9 +25,10 @@ interface MatrixConfig {
 }
 
 /**
- * The configuration paged_decode_mma can use on this device, or null: the feature enabled, an
- * f16 x f16 -> f32 configuration with M = 16 (one row tile divides every accepted block size),
- * N of 8 or 16 (8 heads per KV head; 16 pads with zeros), K of 8 or 16; N = 8 preferred (no padding).
+ * The matrix-unit configuration a GQA-8 decode kernel could use on this device, or null: the feature
+ * enabled, an f16 x f16 -> f32 configuration with M = 16 (one row tile divides every accepted block
+ * size), N of 8 or 16 (8 heads per KV head), K of 8 or 16; N = 8 preferred. Reported as a capability;
+ * no kernel uses it yet (the session-2 attempt, bench/webgpu/NOTES.md, failed the H100 table).
  */
 export function subgroupMatrixShape(device: GPUDevice): SubgroupMatrixShape | null {
   if (!device.features.has(SUBGROUP_MATRIX_FEATURE) || !device.features.has('shader-f16')) return null;

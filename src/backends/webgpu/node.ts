@@ -35,8 +35,9 @@ export interface NodeDeviceOptions {
   /** Extra Dawn create() options. */
   dawnOptions?: string[];
   /**
-   * Dawn toggle allow_unsafe_apis (default true): Dawn lists its experimental features, among them
-   * chromium-experimental-subgroup-matrix (matrix units for paged_decode_mma), only with it.
+   * Dawn toggle allow_unsafe_apis (default false): Dawn lists its experimental features, among them
+   * chromium-experimental-subgroup-matrix (matrix units, reported by the backend's subgroupMatrix),
+   * only with it. bench/webgpu/probe-mma.ts turns it on.
    */
   allowUnsafeApis?: boolean;
   /** Ask for features the adapter offers (default: all the backend can use). */
@@ -84,7 +85,7 @@ export async function createNodeDevice(opts: NodeDeviceOptions = {}): Promise<No
   // Dawn takes one enable-dawn-features option: merge the caller's toggles with the f16 one.
   const enable = (opts.dawnOptions ?? []).filter((o) => o.startsWith('enable-dawn-features=')).map((o) => o.slice('enable-dawn-features='.length));
   if (opts.enableF16OnNvidia !== false) enable.push('vulkan_enable_f16_on_nvidia');
-  if (opts.allowUnsafeApis !== false) enable.push('allow_unsafe_apis');
+  if (opts.allowUnsafeApis === true) enable.push('allow_unsafe_apis');
   if (enable.length > 0) options.push(`enable-dawn-features=${enable.join(',')}`);
   const gpu = mod.create(options);
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

@@ -11,7 +11,6 @@ import type { StepInputs } from '../backend.js';
 import type { Selection } from '../select.js';
 import type { LayerConfig, StepMetadata } from '../types.js';
 import type { BufferPool, KernelFile, PipelineCache } from './pipelines.js';
-import type { SubgroupMatrixShape } from './device.js';
 import { packMeta, planSegments, tileOf, type SegmentPlan } from './plan.js';
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE (literal: the global is absent until a Node device exists)
@@ -21,8 +20,8 @@ const UNIFORM = 0x40;
 const WG = 256;
 const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
 
-/** paged_decode variants: see paged_decode.wgsl, paged_decode_sg.wgsl, paged_decode_gqa8.wgsl, paged_decode_mma.wgsl. */
-export type DecodeVariant = 'auto' | 'workgroup' | 'subgroup' | 'gqa8' | 'mma';
+/** paged_decode variants: see paged_decode.wgsl, paged_decode_sg.wgsl, paged_decode_gqa8.wgsl. */
+export type DecodeVariant = 'auto' | 'workgroup' | 'subgroup' | 'gqa8';
 
 export interface StepContext {
   device: GPUDevice;
@@ -56,14 +55,6 @@ export interface StepContext {
   rolled: boolean;
   decodeTargetWorkgroups: number;
   decodeMinSegmentTiles: number;
-  /** Matrix-unit shape paged_decode_mma can use on this device (subgroupMatrixShape), null when none. */
-  mmaShape: SubgroupMatrixShape | null;
-  /** paged_decode_mma keys per chunk (a multiple of 16; 0 = default 64). */
-  mmaChunk: number;
-  /** paged_decode_mma: how far (natural log) a head's max may rise before the accumulator is rescaled (default 8). */
-  mmaSlack: number;
-  /** Set when paged_decode_mma failed to compile here: 'auto' then keeps gqa8 (the message says why). */
-  mmaFailure?: string;
   sinksBuffer: (layer: LayerConfig) => GPUBuffer;
 }
 
@@ -128,27 +119,6 @@ function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConf
   return probe.segTiles * 4 * NPW >= 1024 ? 8 : 4;
 }
 
-/**
- * paged_decode_mma for this geometry. Dawn builds have spelled the matrix load/store layout two
- * ways (a template argument, or a bool argument before the stride): the current spelling first,
- * then the older one (SMOLD).
- */
-async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: boolean; rolled: boolean }, D: number, Hkv: number, SG: number, CH: number): Promise<GPUComputePipeline> {
-  const { M, N, K } = ctx.mmaShape!;
-  const NG = SG / 8;
-  const constants = { SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG, FW: N * Math.max(CH, D), RS: Hkv * D, MSLACK: ctx.mmaSlack };
-  const flags = { SUBGROUPS: true, MMA: true };
-  try {
-    return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: { ...flags, SMOLD: false }, constants });
-  } catch (first) {
-    try {
-      return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: { ...flags, SMOLD: true }, constants });
-    } catch {
-      throw first;
-    }
-  }
-}
-
 export async function prepareStep(
   ctx: StepContext,
   cache: CacheBuffers,
@@ -210,32 +180,16 @@ export async function prepareStep(
     const gqa8Ok = G === 8 && SG >= 8 && L >= 8 && D4 % L === 0;
     const sgOk = SG >= 4 && G <= 8;
     const want = ctx.decodeVariant;
-    const MC = ctx.mmaChunk > 0 ? ctx.mmaChunk : 64;
-    const mmaOk = ctx.mmaShape !== null && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && D % 16 === 0 && cache.blockSize % 16 === 0 && MC % 16 === 0 && MC % (SG / 8) === 0;
-    // 'auto' does not take mma (opt-in: slower than gqa8 on the H100, see bench/webgpu/NOTES.md);
-    // 'mma' asked for where it does not fit (f32 cache, other GQA group) runs what 'auto' picks there.
-    const variant: DecodeVariant = want === 'mma' && mmaOk ? 'mma' : want === 'auto' || want === 'mma' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    const variant: DecodeVariant = want === 'auto' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
-      throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}, f16 cache ${cache.f16}, matrix units ${JSON.stringify(ctx.mmaShape)}`);
-    }
-    let decode: GPUComputePipeline | null = null;
-    if (variant === 'mma') {
-      try {
-        decode = await mmaPipeline(ctx, base, D, Hkv, SG, MC);
-      } catch (e) {
-        ctx.mmaFailure = (e as Error).message;
-        throw e;
-      }
+      throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
     const NPW = SG / L;
     const STEPS = ctx.gqa8Steps > 0 ? ctx.gqa8Steps : gqa8AutoSteps(cache, meta, layer, NPW, ctx);
-    const tileTokens = variant === 'mma' ? MC : variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
-    // mma chunks are aligned to MC keys, so a window's range can span one chunk more.
-    const planLayer = variant === 'mma' && layer.slidingWindow > 0 ? { ...layer, slidingWindow: layer.slidingWindow + MC } : layer;
-    segments = planSegments(meta, planLayer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
-    if (decode !== null) {
-      // paged_decode_mma, compiled above
-    } else if (variant === 'gqa8') {
+    const tileTokens = variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
+    segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+    let decode: GPUComputePipeline;
+    if (variant === 'gqa8') {
       if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
       // Half-precision math needs f16 rows kept as WGSL f16 until use (f16 cache, not packed, LATECVT).
       const halfOk = cache.f16 && !ctx.packedF16 && ctx.gqa8LateConvert;
@@ -274,7 +228,6 @@ export async function prepareStep(
     // [14] zero (rolled loops), [15] log2(blockSize): block sizes are powers of two (16, 32, 64).
     u32(1).set([cache.numBlocks, rowVec4, 0, Math.log2(cache.blockSize)], 12);
     u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
-    if (decode === null) throw new Error('paged_decode: no pipeline');
     decodeVariant = variant;
     attention.push({
       pipeline: decode,
