@@ -111,7 +111,9 @@ function upload(ctx: StepContext, name: string, data: ArrayBufferView, usage = S
  * H100 (bench/results/webgpu-decode-h100-20261124-perf3.json, f16, q in registers + QKDOT, % of
  * copy, 4 -> 8 steps): batch 1 x 32K (256 keys per segment) 34.5 -> 30.8, batch 64 x 1K (512)
  * 43.7 -> 41.3, batch 8 x 32K (2048) 56.8 -> 56.7, batch 256 x 1K (1024) 54.3 -> 55.1,
- * batch 64 x 32K 62.0 -> 63.9, batch 256 x 32K 64.2 -> 69.1.
+ * batch 64 x 32K 62.0 -> 63.9, batch 256 x 32K 64.2 -> 69.1. With HQK + HPV (session 2,
+ * webgpu-decode-h100-20261124-s2.json) the rule still holds: steps 8 everywhere costs batch 1 x 32K
+ * 35.1 -> 32.9, steps 4 everywhere costs 256 x 32K 75.2 -> 63.7 (HPV merges once per tile).
  */
 function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConfig, NPW: number, ctx: StepContext): number {
   if (!cache.f16) return 4;
