@@ -15,7 +15,7 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-interface Cfg {
+export interface Cfg {
   componentType: string;
   resultComponentType: string;
   M: number;
@@ -23,25 +23,56 @@ interface Cfg {
   K: number;
 }
 
-function kernel(c: Cfg, old: boolean, colMajorA: boolean): string {
+/** One multiply case: where each operand lives and how it is laid out (what a decode kernel needs). */
+export interface Case {
+  old: boolean;
+  aCol: boolean;
+  /** A's stride and offset in elements (0 = tight, no offset). */
+  aStride: number;
+  aOffset: number;
+  /** B from storage, or copied by the lanes into workgroup memory and loaded from there. */
+  bWorkgroup: boolean;
+  bCol: boolean;
+  /** C stored to workgroup memory and copied out by the lanes, or stored to storage directly. */
+  cWorkgroup: boolean;
+}
+
+function caseName(c: Cfg, k: Case): string {
+  return `${c.M}x${c.N}x${c.K} ${k.old ? 'old' : 'new'} spelling, A ${k.aCol ? 'col' : 'row'}-major stride ${k.aStride || 'tight'} offset ${k.aOffset}, B ${k.bCol ? 'col' : 'row'}-major in ${k.bWorkgroup ? 'workgroup' : 'storage'}, C to ${k.cWorkgroup ? 'workgroup' : 'storage'}`;
+}
+
+export function kernel(c: Cfg, k: Case): string {
   const L = `subgroup_matrix_left<f16, ${c.K}, ${c.M}>`;
   const R = `subgroup_matrix_right<f16, ${c.N}, ${c.K}>`;
   const T = `subgroup_matrix_result<f32, ${c.N}, ${c.M}>`;
-  const strideA = colMajorA ? c.M : c.K;
-  const ldA = old ? `subgroupMatrixLoad<${L}>(&a, 0u, ${colMajorA}, ${strideA}u)` : `subgroupMatrixLoad<${L}, ${colMajorA ? 'col_major' : 'row_major'}>(&a, 0u, ${strideA}u)`;
-  const ldB = old ? `subgroupMatrixLoad<${R}>(&b, 0u, false, ${c.N}u)` : `subgroupMatrixLoad<${R}, row_major>(&b, 0u, ${c.N}u)`;
-  const st = old ? `subgroupMatrixStore(&o, 0u, r, false, ${c.N}u)` : `subgroupMatrixStore<row_major>(&o, 0u, r, ${c.N}u)`;
+  const ld = (ty: string, arr: string, off: number, col: boolean, stride: number) =>
+    k.old ? `subgroupMatrixLoad<${ty}>(&${arr}, ${off}u, ${col}, ${stride}u)` : `subgroupMatrixLoad<${ty}, ${col ? 'col_major' : 'row_major'}>(&${arr}, ${off}u, ${stride}u)`;
+  const st = (arr: string) => (k.old ? `subgroupMatrixStore(&${arr}, 0u, r, false, ${c.N}u)` : `subgroupMatrixStore<row_major>(&${arr}, 0u, r, ${c.N}u)`);
+  const aStride = k.aStride || (k.aCol ? c.M : c.K);
+  const bStride = k.bCol ? c.K : c.N;
   return `enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 @group(0) @binding(0) var<storage, read> a: array<f16>;
 @group(0) @binding(1) var<storage, read> b: array<f16>;
 @group(0) @binding(2) var<storage, read_write> o: array<f32>;
+var<workgroup> bw: array<f16, ${c.K * c.N}>;
+var<workgroup> cw: array<f32, ${c.M * c.N}>;
 @compute @workgroup_size(32)
-fn main() {
+fn main(@builtin(local_invocation_index) lane: u32) {
+  for (var i = lane; i < ${c.K * c.N}u; i += 32u) {
+    bw[i] = b[i];
+  }
+  workgroupBarrier();
   var r = ${T}();
-  r = subgroupMatrixMultiplyAccumulate(${ldA}, ${ldB}, r);
-  ${st};
+  r = subgroupMatrixMultiplyAccumulate(${ld(L, 'a', k.aOffset, k.aCol, aStride)}, ${ld(R, k.bWorkgroup ? 'bw' : 'b', 0, k.bCol, bStride)}, r);
+  ${k.cWorkgroup ? st('cw') : st('o')};
+  workgroupBarrier();
+  if (${k.cWorkgroup}) {
+    for (var i = lane; i < ${c.M * c.N}u; i += 32u) {
+      o[i] = cw[i];
+    }
+  }
 }
 `;
 }
@@ -65,20 +96,30 @@ async function main(): Promise<void> {
     const B = Float32Array.from({ length: c.K * c.N }, (_, i) => f16BitsToF32(f32ToF16Bits(((i * 11) % 13) / 6 - 1)));
     const want = new Float64Array(c.M * c.N);
     for (let m = 0; m < c.M; m++) for (let n = 0; n < c.N; n++) for (let k = 0; k < c.K; k++) want[m * c.N + n] += A[m * c.K + k] * B[k * c.N + n];
-    for (const old of [false, true]) {
-      for (const colMajorA of [false, true]) {
-        const name = `${c.M}x${c.N}x${c.K} ${old ? 'old' : 'new'} spelling, A ${colMajorA ? 'col' : 'row'}-major`;
-        const aHost = new Uint16Array(c.M * c.K);
-        for (let m = 0; m < c.M; m++) for (let k = 0; k < c.K; k++) aHost[colMajorA ? k * c.M + m : m * c.K + k] = f32ToF16Bits(A[m * c.K + k]);
-        const bHost = Uint16Array.from(B, (v) => f32ToF16Bits(v));
-        const mk = (data: ArrayBufferView, usage: number) => {
-          const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
-          device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
-          return buf;
-        };
+    const cases: Case[] = [];
+    for (const old of [false, true]) for (const aCol of [false, true]) cases.push({ old, aCol, aStride: 0, aOffset: 0, bWorkgroup: false, bCol: false, cWorkgroup: false });
+    // What a paged decode kernel needs beyond the basic multiply: cache rows (stride Hkv * D = 512,
+    // an offset), operands in workgroup memory in both layouts, results to workgroup memory.
+    for (const aCol of [false, true]) cases.push({ old: false, aCol, aStride: 512, aOffset: 64, bWorkgroup: false, bCol: false, cWorkgroup: false });
+    for (const bCol of [false, true]) cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: true, bCol, cWorkgroup: false });
+    cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: false, bCol: false, cWorkgroup: true });
+    cases.push({ old: false, aCol: true, aStride: 512, aOffset: 64, bWorkgroup: true, bCol: false, cWorkgroup: true });
+    const mk = (data: ArrayBufferView, usage: number) => {
+      const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
+      device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);
+      return buf;
+    };
+    for (const k of cases) {
+      {
+        const name = caseName(c, k);
+        const aStride = k.aStride || (k.aCol ? c.M : c.K);
+        const aHost = new Uint16Array(k.aOffset + aStride * (k.aCol ? c.K : c.M));
+        for (let m = 0; m < c.M; m++) for (let q = 0; q < c.K; q++) aHost[k.aOffset + (k.aCol ? q * aStride + m : m * aStride + q)] = f32ToF16Bits(A[m * c.K + q]);
+        const bHost = new Uint16Array(c.K * c.N);
+        for (let q = 0; q < c.K; q++) for (let n = 0; n < c.N; n++) bHost[k.bCol ? n * c.K + q : q * c.N + n] = f32ToF16Bits(B[q * c.N + n]);
         device.pushErrorScope('validation');
         try {
-          const module = device.createShaderModule({ code: kernel(c, old, colMajorA) });
+          const module = device.createShaderModule({ code: kernel(c, k) });
           const msgs = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos} ${m.message}`);
           if (msgs.length > 0) throw new Error(msgs.join('; '));
           const pipe = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
@@ -115,7 +156,7 @@ async function main(): Promise<void> {
   device.destroy();
 }
 
-main().catch((e) => {
+if (process.argv[1]?.endsWith('probe-mma.js')) main().catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });
