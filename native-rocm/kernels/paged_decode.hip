@@ -17,7 +17,11 @@
 // Grid: x = KV head (fastest) x chunk x segment, z = sequence, so the Hkv blocks that read the same
 // cache blocks (one 128-byte row piece each) run side by side. Segments (paged_decode_mma_plan): a
 // grid that one segment leaves under a full wave of resident blocks (batch 1-8) is split to about 2
-// blocks per compute unit (long segments); a larger grid takes the count that fills whole waves.
+// blocks per compute unit (long segments); a grid of two or more full waves with one segment keeps
+// one segment; in between, the count that fills whole waves.
+// Large grids (batch 256 at 8 KV heads, head size 64, NVIDIA) run the stream form of this kernel
+// instead (paged_decode_stream.h: one wave per unit, a persistent grid, the pipeline running across
+// units); use_stream below says when.
 // The split-KV reduce is launched on NVIDIA as a programmatic dependent (PDL), so its launch overlaps
 // the main kernel's tail. Shared memory rows are padded by 16 bytes (ldmatrix bank spread).
 // Measurements behind each choice: bench/rocm/NOTES.md. (Over 400 lines: the kernel, its plan and
@@ -30,6 +34,10 @@
 //   SK_PD_PDL        NVIDIA: the reduce as a programmatic dependent launch
 //   SK_PD_SEGRULE    0: segments only fill whole waves; 1: small grids get SK_PD_SMALL_PER_CU blocks/CU
 //   SK_PD_L2PF       NVIDIA: L2 prefetch size (bytes: 64/128/256) on the K/V async copies; 0 = none
+//   SK_PD_STREAM_MIN_ITEMS  grids of at least this many items (sequence x KV head x chunk) run the
+//                    stream kernel (paged_decode_stream.h; NVIDIA, head size 64): 2048 = batch 256 at 8 KV heads
+//   SK_PD_BIGRULE    block kernel: one segment for grids of >= 2 full waves
+//   SK_PD_STAGES, SK_PD_STREAM_THREADS  the stream kernel's pipeline stages and block size
 #ifndef SK_PD_BTPF
 #define SK_PD_BTPF 1
 #endif
@@ -52,7 +60,7 @@
 #define SK_PD_L2PF 0
 #endif
 #ifndef SK_PD_STREAM_MIN_ITEMS
-#define SK_PD_STREAM_MIN_ITEMS 1024
+#define SK_PD_STREAM_MIN_ITEMS 2048
 #endif
 #ifndef SK_PD_BIGRULE
 #define SK_PD_BIGRULE 1
@@ -429,9 +437,10 @@ constexpr int kStreamHostWave = 32;
 
 // The stream kernel for grids of at least SK_PD_STREAM_MIN_ITEMS items (one wave each) at head size
 // 64 (the measured shape); other grids keep the block kernel, whose waves share a unit's keys and
-// merge in shared memory (fewer, longer segments, less partial traffic: batch 1-8). NVIDIA only:
-// measured on the H100 only, and its shared memory (3 stages per wave) exceeds AMD's 64 KB of LDS
-// for head sizes above 64.
+// merge in shared memory. H100, same run, stream vs block kernel: batch 256 +1% (1K), +1% (8K),
+// +1.7% (32K); batch 64 -8% (1K), -3% (8K), -0.5% (32K); batch 1-8 -5 to -40% (many more, shorter
+// units and their partials). NVIDIA only: measured on the H100 only, and its shared memory
+// (8 waves x 2 stages) exceeds AMD's 64 KB of LDS.
 bool use_stream(const sinkrt_paged_args* a) {
 #if defined(SINKRT_NVIDIA)
   const int f = forced_kernel();

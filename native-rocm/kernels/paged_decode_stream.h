@@ -1,28 +1,30 @@
-// paged_decode, stream form: for large grids (many sequences x KV heads), included by paged_decode.hip.
+// paged_decode, stream form: for large grids (batch 256 at GPT-OSS shape), included by paged_decode.hip.
 //
-// Why: at batch 256 the block kernel of paged_decode.hip streams K/V at ~92% of the device copy, and
-// loses the rest at block boundaries (each block's pipeline drains at its end and refills at the next
-// block's start, behind a dependent chain of loads: query range, block table, first tile) and in the
-// last partial wave of blocks (the tail: batch 256 x 8K is 3.9 waves of 8K-key blocks).
+// Why: at batch 256 the block kernel of paged_decode.hip lost KV-read speed at block boundaries
+// (each block's pipeline drains at its end and refills at the next block's start, behind a dependent
+// chain of loads: query range, block table, first tile) and in the last partial wave of blocks
+// (batch 256 x 8K was 3.9 waves of blocks).
 //
 // Work unit: one sequence, one KV head, one 16-row chunk, one split-KV segment, done by ONE wave alone
 // (all its tiles; nothing to merge across waves, no block barrier anywhere). The grid is at most one
-// wave of resident blocks; wave g of T takes units g, g + T, g + 2T, ... (KV head fastest, so the
-// waves of a block read neighbouring 128-byte pieces of the same token rows at the same time).
+// wave of resident blocks; wave g of T takes units g, g + T, g + 2T, ... KV head fastest: with 256
+// threads (8 waves) one block reads all 8 KV heads' 128-byte pieces of the same token rows at about
+// the same time, i.e. whole 1 KB rows of the cache block from one SM (H100: +1.5% at batch 256 x 32K
+// over 4 waves per block; the same bytes read as 128-byte pieces cap at 2.90 TB/s, as whole rows 3.04).
 // The wave's async-copy pipeline (SK_PD_STAGES tiles of 16 keys) runs across unit boundaries: the
-// next unit's first tiles are already in flight while the current unit finishes, so DRAM never sees
-// the gap. A unit's result goes straight from registers to the output (one segment: the sink enters
-// here, once) or to the segment's partial for the reduce kernel of paged_common.h (same layout as
-// the block kernel's partials).
-// Shared memory per wave: SK_PD_STAGES x (K and V tiles of 16 rows, padded by 16 bytes). Q fragments
-// come straight from global memory into registers (no shared-memory staging).
+// next unit's first tiles are already in flight while the current unit finishes. A unit's result goes
+// straight from registers to the output (one segment: the sink enters here, once) or to the segment's
+// partial for the reduce kernel of paged_common.h (same layout as the block kernel's partials).
+// Shared memory per wave: stream_stages(D) x (K and V tiles of 16 rows, padded by 16 bytes). Q
+// fragments come straight from global memory into registers (no shared-memory staging).
+// Measured choices (bench/rocm/NOTES.md): 2 stages (3 measured equal, 4 lose occupancy), 256 threads.
 #pragma once
 
 #ifndef SK_PD_STAGES
-#define SK_PD_STAGES 3
+#define SK_PD_STAGES 2
 #endif
 #ifndef SK_PD_STREAM_THREADS
-#define SK_PD_STREAM_THREADS 128
+#define SK_PD_STREAM_THREADS 256
 #endif
 
 constexpr int kStreamThreads = SK_PD_STREAM_THREADS;
