@@ -148,7 +148,9 @@ export function buildCase(shape: BatchShape, dtype: Dtype, seed = hashName(shape
   placeContext(shape, meta, row, kc, vc, rand);
   const keyCache = roundArray(kc, dtype);
   const valueCache = roundArray(vc, dtype);
-  const query = roundArray(fillUniform(new Float32Array(meta.numTokens * shape.numQueryHeads * shape.headSize), rand), dtype);
+  const q = fillUniform(new Float32Array(meta.numTokens * shape.numQueryHeads * shape.headSize), rand);
+  if (shape.queryScale !== undefined) for (let i = 0; i < q.length; i++) q[i] *= shape.queryScale;
+  const query = roundArray(q, dtype);
   const key = roundArray(fillUniform(new Float32Array(meta.numTokens * row), rand), dtype);
   const value = roundArray(fillUniform(new Float32Array(meta.numTokens * row), rand), dtype);
 

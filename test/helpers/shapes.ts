@@ -32,6 +32,13 @@ export interface BatchShape {
   shuffle: boolean;
   /** Trailing padding rows (slot -1, output unspecified). */
   padTokens: number;
+  /**
+   * Multiplies the new tokens' queries (default 1). Queries and keys are uniform in [-1, 1], so at
+   * scale 1/sqrt(D) logits have a std of ~0.33 and attention is nearly flat; trained models put
+   * logits tens of units apart. A queryScale of 40 at D = 64 gives a std of ~13 (peaked attention),
+   * where arithmetic done in low precision on the logits or on long sums shows.
+   */
+  queryScale?: number;
   /** What the shape is for; suites may filter on tags ('heavy' = slow on software adapters). */
   tags: readonly string[];
 }
@@ -70,6 +77,11 @@ export const BATCH_SHAPES: readonly BatchShape[] = [
     softcap: 20, decodes: [77], extends: [[33, 5]], prefills: [19], padTokens: 2, tags: ['mixed', 'softcap', 'padding'] },
   { ...base, name: 'mha-1-1-long-context', numQueryHeads: 1, numKvHeads: 1, headSize: 64, blockSize: 64, sinks: 'large',
     decodes: [3000], prefills: [100], tags: ['mixed', 'many-tiles', 'split-kv'] },
+  { ...base, name: 'decode-gptoss-peaked-logits', numQueryHeads: 64, numKvHeads: 8, headSize: 64, blockSize: 16, sinks: 'large',
+    queryScale: 40, decodes: [1200, 300, 2], tags: ['decode', 'gqa', 'peaked', 'split-kv'] },
+  { ...base, name: 'mixed-gptoss-peaked-logits-window', numQueryHeads: 64, numKvHeads: 8, headSize: 64, blockSize: 16,
+    sinks: 'small', slidingWindow: 128, queryScale: 40, decodes: [400], extends: [[150, 40]], prefills: [90],
+    tags: ['mixed', 'gqa', 'window', 'peaked'] },
   { ...base, name: 'decode-ordered-blocks-no-sinks-window', numQueryHeads: 8, numKvHeads: 1, headSize: 128, blockSize: 64,
     sinks: 'none', slidingWindow: 128, shuffle: false, decodes: [64, 1000], tags: ['decode', 'window', 'no-sinks'] },
 ];
