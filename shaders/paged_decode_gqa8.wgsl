@@ -14,7 +14,7 @@
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
 // Flags (backend options, measured in bench/webgpu/NOTES.md; defaults: LATECVT always, QSHARED for f32
-// caches; for f16 caches q in registers, QKDOT, and HQK + HPV, which take over the QK and PV):
+// caches; for f16 caches q in registers and QKDOT; HQK and HPV are opt-in, see below):
 // LATECVT keeps the staged K/V rows in storage precision (KV4: half the registers of f32 for an
 // f16 cache) and converts each at its use; QSHARED reads q from workgroup memory at each use
 // instead of holding 8 * CPL vec4 in registers. Both cut live registers, so more workgroups fit
@@ -27,10 +27,11 @@
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
 // QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name).
-// HQK / HPV (f16 caches with LATECVT; default on, session 2 in NOTES.md): QK products and the lane's
-// partial sums in f16 (one conversion per head), and PV summed per tile in f16 before the f32
-// accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of q * scale, of
-// 2 * CPL-term partial logits and of per-tile PV sums (within the f16 tolerance, see NOTES.md).
+// HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
+// and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
+// the f32 accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of
+// q * scale, of 2 * CPL-term partial logits and of per-tile PV sums. Both are f16 accumulation, which
+// the contract's f32 accumulation rules out by default; HQK also fails the peaked-logit shapes.
 
 //#include paged_decode_io
 

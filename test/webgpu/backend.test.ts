@@ -175,6 +175,31 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     }
   });
 
+  // The f16 shortcuts of the gqa8 kernel are opt-in. HPV (per-tile p * v sums in f16) stays inside
+  // the f16 bounds on every GQA-8 decode shape, peaked logits included; HQK (partial logits in f16)
+  // does not once logits are tens of units apart, which is why neither is a default.
+  it('gqa8 opt-in f16 arithmetic: HPV passes the GQA-8 decode shapes, HQK fails on peaked logits', async (ctx) => {
+    if (!probe.f16) ctx.skip(); // adapter lacks shader-f16
+    const hpv = await createNodeBackend({ decodeVariant: 'gqa8', gqa8HalfPV: true });
+    try {
+      if (hpv.subgroupSize < 8) ctx.skip(); // adapter without a fixed subgroup size >= 8
+      for (const name of ['decode-gptoss-large-sinks', 'decode-gptoss-window-128', 'decode-gptoss-peaked-logits']) {
+        const r = await runCase(hpv, shapeByName(name), 'f16');
+        expect(r.problems, name).toEqual([]);
+      }
+    } finally {
+      await hpv.close();
+    }
+    const hqk = await createNodeBackend({ decodeVariant: 'gqa8', gqa8HalfQK: true });
+    try {
+      expect((await runCase(hqk, shapeByName('decode-gptoss-large-sinks'), 'f16')).problems).toEqual([]);
+      const peaked = await runCase(hqk, shapeByName('decode-gptoss-peaked-logits'), 'f16');
+      expect(peaked.problems.join('\n')).toMatch(/lse: \d+ elements out of tolerance/);
+    } finally {
+      await hqk.close();
+    }
+  });
+
   it('reports a lost device as a rejected promise, never a hang', async () => {
     const b = await createNodeBackend();
     const c = buildCase(shapeByName('decode-mqa-small-sinks'), 'f32');

@@ -46,7 +46,7 @@ export interface StepContext {
   gqa8SharedQ?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = auto: on for f16 caches only. */
   gqa8DotQK?: boolean;
-  /** gqa8, f16 caches: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
+  /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
