@@ -13,8 +13,8 @@
 //            heads, head size 64, block size 16, bf16) for batch 1, 8, 64, 256 x context 1K, 8K, 32K,
 //            sinks on and off. Bytes = K and V of every context token once. Block tables are shuffled
 //            and rotate among disjoint sets of blocks (>= 1 GiB footprint), so small configs are not
-//            timed out of the 50 MB L2. "variant": which matrix-unit kernel ran (block or stream,
-//            paged_decode.hip); SINKRT_PD_KERNEL=block|stream in the environment forces one.
+//            timed out of the 50 MB L2. "variant": which matrix-unit kernel ran (block, stream or
+//            rows, paged_decode.hip); SINKRT_PD_KERNEL=block|stream|rows in the environment forces one.
 //            --segments N forces N split-KV segments, --batch N runs one batch size, --no-simt skips
 //            the SIMT kernel, --no-prefill skips the prefill section.
 //   prefill  prefill (varlen, causal, sinks on and off) throughput in TFLOP/s, 4 * S^2 / 2 * D * Hq per
@@ -124,6 +124,7 @@ static void bench_read(const sinkrt_device_info& info) {
 }
 
 extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a);  // paged_decode.hip
+static const char* variant_name(int v) { return v == 2 ? "rows" : v == 1 ? "stream" : "block"; }
 
 // One wave per unit (sequence, quarter of the context, j of 8); rowMode 0: j = KV head, 16-byte
 // chunk c of the unit = token c / 8, piece c % 8 of the head's 128 bytes; rowMode 1: j = eighth of
@@ -312,7 +313,7 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
 #endif
         printf("{\"kind\":\"decode\",\"kernel\":\"%s\",\"batch\":%d,\"context\":%d,\"sinks\":%s,\"segments\":%d,\"variant\":\"%s\",\"rotations\":%d,\"ms\":%.5f,\"tbps\":%.4f,\"graphMs\":%.5f,\"graphTbps\":%.4f}\n",
                kernel == SINKRT_KERNEL_MMA ? "paged_decode_mma" : "paged_decode_simt", batch, ctx, withSinks ? "true" : "false", sinkrt_paged_attention_segments(&a),
-               kernel == SINKRT_KERNEL_SIMT ? "simt" : sinkrt_paged_decode_variant(&a) ? "stream" : "block", rot, ms, bytes / (ms * 1e-3) / 1e12, gms,
+               kernel == SINKRT_KERNEL_SIMT ? "simt" : variant_name(sinkrt_paged_decode_variant(&a)), rot, ms, bytes / (ms * 1e-3) / 1e12, gms,
                gms > 0 ? bytes / (gms * 1e-3) / 1e12 : -1.0);
         fflush(stdout);
       }

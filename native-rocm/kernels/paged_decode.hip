@@ -20,8 +20,10 @@
 // blocks per compute unit (long segments); a grid of two or more full waves with one segment keeps
 // one segment; in between, the count that fills whole waves.
 // Large grids (batch 256 at 8 KV heads, head size 64, NVIDIA) run the stream form of this kernel
-// instead (paged_decode_stream.h: one wave per unit, a persistent grid, the pipeline running across
-// units); use_stream below says when.
+// instead: where the block has one wave per KV head (Hkv <= 8) the row form (paged_decode_rows.h:
+// a block per sequence x chunk x segment copies whole token rows of K and V, then each wave computes
+// its KV head), else the stream form (paged_decode_stream.h: one wave per unit, a persistent grid, the
+// pipeline running across units); decode_kind below says which.
 // The split-KV reduce is launched on NVIDIA as a programmatic dependent (PDL), so its launch overlaps
 // the main kernel's tail. Shared memory rows are padded by 16 bytes (ldmatrix bank spread).
 // Measurements behind each choice: bench/rocm/NOTES.md. (Over 400 lines: the kernel, its plan and
@@ -38,6 +40,8 @@
 //                    stream kernel (paged_decode_stream.h; NVIDIA, head size 64): 2048 = batch 256 at 8 KV heads
 //   SK_PD_BIGRULE    block kernel: one segment for grids of >= 2 full waves
 //   SK_PD_STAGES, SK_PD_STREAM_THREADS  the stream kernel's pipeline stages and block size
+//   SK_PD_ROWS       large grids with Hkv <= 8 run the row kernel (paged_decode_rows.h) instead of the
+//                    stream kernel; SK_PD_ROW_STAGES its pipeline stages
 #ifndef SK_PD_BTPF
 #define SK_PD_BTPF 1
 #endif
@@ -64,6 +68,9 @@
 #endif
 #ifndef SK_PD_BIGRULE
 #define SK_PD_BIGRULE 1
+#endif
+#ifndef SK_PD_ROWS
+#define SK_PD_ROWS 1
 #endif
 #include "paged_common.h"
 #include "../mma_compat.h"
@@ -340,6 +347,7 @@ size_t smem_bytes(int D) {
 }
 
 #include "paged_decode_stream.h"
+#include "paged_decode_rows.h"
 
 #if SK_PD_HOSTCACHE
 // Current device id (the cache below is per device: function attributes and occupancy are).
@@ -386,6 +394,30 @@ int occupancy(int* blocksPerCu) {
   return 0;
 }
 
+// Resident blocks per compute unit of the row kernel at Hkv KV heads (its block has 32 x Hkv threads;
+// shared memory follows Hkv). Cached per device and Hkv like occupancy() above.
+template <class T, int D>
+int occupancy_rows(int hkv, int* blocksPerCu) {
+#if SK_PD_HOSTCACHE
+  static std::atomic<int> cache[kCachedDevices][kRowMaxKvHeads + 1];
+  const int dev = current_device();
+  if (dev >= 0 && dev < kCachedDevices) {
+    const int c = cache[dev][hkv].load(std::memory_order_relaxed);
+    if (c > 0) {
+      *blocksPerCu = c;
+      return 0;
+    }
+  }
+#endif
+  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_rows_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize,
+                               (int)rows_smem_bytes(kRowMaxKvHeads, D)));
+  SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_rows_kernel<T, D>, 32 * hkv, rows_smem_bytes(hkv, D)));
+#if SK_PD_HOSTCACHE
+  if (dev >= 0 && dev < kCachedDevices && *blocksPerCu > 0) cache[dev][hkv].store(*blocksPerCu, std::memory_order_relaxed);
+#endif
+  return 0;
+}
+
 template <class T, bool Stream>
 int occupancy_for(int D, int* n) {
   switch (D) {
@@ -396,19 +428,24 @@ int occupancy_for(int D, int* n) {
   return fail("paged_decode", "headSize must be 64, 128 or 256", __FILE__, __LINE__);
 }
 
-int occupancy_of(const sinkrt_paged_args* a, bool stream, int* n) {
-  if (a->dtype == SINKRT_F16) return stream ? occupancy_for<sk_f16, true>(a->headSize, n) : occupancy_for<sk_f16, false>(a->headSize, n);
-  return stream ? occupancy_for<sk_bf16, true>(a->headSize, n) : occupancy_for<sk_bf16, false>(a->headSize, n);
+// kind: 0 block kernel, 1 stream kernel, 2 row kernel (head size 64 only).
+int occupancy_of(const sinkrt_paged_args* a, int kind, int* n) {
+  const bool f16 = a->dtype == SINKRT_F16;
+  if (kind == 2) return f16 ? occupancy_rows<sk_f16, 64>(a->numKvHeads, n) : occupancy_rows<sk_bf16, 64>(a->numKvHeads, n);
+  if (f16) return kind == 1 ? occupancy_for<sk_f16, true>(a->headSize, n) : occupancy_for<sk_f16, false>(a->headSize, n);
+  return kind == 1 ? occupancy_for<sk_bf16, true>(a->headSize, n) : occupancy_for<sk_bf16, false>(a->headSize, n);
 }
 
 #if defined(SINKRT_NVIDIA)
-// SINKRT_PD_KERNEL=block|stream forces one decode kernel (conformance runs and the bench measure
-// each on every shape); unset or anything else: the rule in use_stream. Read once per process.
+// SINKRT_PD_KERNEL=block|stream|rows forces one decode kernel (conformance runs and the bench measure
+// each on every shape; rows where it applies, else stream); unset or anything else: the rule in
+// decode_kind. Read once per process.
 int forced_kernel() {
   static const int forced = [] {
     const char* e = getenv("SINKRT_PD_KERNEL");
     if (e && !strcmp(e, "block")) return 0;
     if (e && !strcmp(e, "stream")) return 1;
+    if (e && !strcmp(e, "rows")) return 2;
     return -1;
   }();
   return forced;
@@ -441,22 +478,43 @@ constexpr int kStreamHostWave = 32;
 // +1.7% (32K); batch 64 -8% (1K), -3% (8K), -0.5% (32K); batch 1-8 -5 to -40% (many more, shorter
 // units and their partials). NVIDIA only: measured on the H100 only, and its shared memory
 // (8 waves x 2 stages) exceeds AMD's 64 KB of LDS.
-bool use_stream(const sinkrt_paged_args* a) {
+// The row kernel serves the same grids where its block (one wave per KV head) exists: head size 64,
+// Hkv <= 8 (GPT-OSS: 8). Measured on the H100 (NOTES.md, decode pass 3).
+// Returns 0 block kernel, 1 stream kernel, 2 row kernel.
+int decode_kind(const sinkrt_paged_args* a) {
 #if defined(SINKRT_NVIDIA)
+  const bool rowsFit = a->headSize == 64 && a->numKvHeads >= 1 && a->numKvHeads <= kRowMaxKvHeads;
   const int f = forced_kernel();
-  if (f >= 0) return f == 1;
+  if (f == 2) return rowsFit ? 2 : 1;
+  if (f >= 0) return f;
   int chunks = 0;
-  return a->headSize == 64 && decode_items(a, &chunks) >= stream_min_items();
+  if (a->headSize != 64 || decode_items(a, &chunks) < stream_min_items()) return 0;
+  return SK_PD_ROWS && rowsFit ? 2 : 1;
 #else
   (void)a;
-  return false;
+  return 0;
 #endif
 }
 
 template <class T, int D>
 int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParams& p) {
   hipStream_t stream = (hipStream_t)a->stream;
-  if (use_stream(a)) {
+  const int kind = decode_kind(a);
+  if (kind == 2) {
+    if constexpr (D == 64) {
+      int bps = 0;  // cached by the plan's call
+      if (occupancy_rows<T, D>(a->numKvHeads, &bps) != 0) return 1;
+      const long units = (long)a->numSeqs * pl.numChunks * pl.numSegments;
+      long blocks = units;
+      const long resident = (long)bps * (a->computeUnits > 0 ? a->computeUnits : 1);
+      if (blocks > resident) blocks = resident;
+      hipLaunchKernelGGL((paged_decode_rows_kernel<T, D>), dim3((unsigned)blocks), dim3(32 * a->numKvHeads), rows_smem_bytes(a->numKvHeads, D), stream,
+                         p, units);
+      SK_CHECK_LAUNCH("paged_decode_rows");
+    } else {
+      return fail("paged_decode", "row kernel needs head size 64", __FILE__, __LINE__);
+    }
+  } else if (kind == 1) {
     int bps = 0;  // the plan ran occupancy on this device already: this only reads the cache
     if (occupancy<T, D, true>(&bps) != 0) return 1;
     const long units = (long)a->numSeqs * a->numKvHeads * pl.numChunks * pl.numSegments;
@@ -523,9 +581,10 @@ int launch_for(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParam
 // units fill the resident waves in whole rounds, with a stronger preference for fewer segments (one
 // segment needs no reduce at all).
 int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
-  const bool stream = use_stream(a);
+  const int kind = decode_kind(a);
+  const bool stream = kind == 1;
   int bps = 0;
-  const int st = occupancy_of(a, stream, &bps);
+  const int st = occupancy_of(a, kind, &bps);
   if (st != 0) return st;
   if (bps < 1) return fail("paged_decode", "kernel cannot be resident on this device (occupancy 0)", __FILE__, __LINE__);
   pl->R = kRows;
@@ -534,6 +593,16 @@ int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
   const int grain = keys_per_wave(a->headSize);
   const int maxKeys = a->maxKeys > 1 ? a->maxKeys : 1;
   const int most = (maxKeys + kMinSegmentMma - 1) / kMinSegmentMma;
+  if (kind == 2) {
+    // Row kernel: a unit is a whole sequence x chunk x segment (all KV heads). Split only until
+    // there is about one unit per compute unit: batch 256 keeps one segment (no partials, no reduce;
+    // 256 blocks of 2 resident per SM all stream at once).
+    const long units = items / a->numKvHeads;
+    long want = (cus + units - 1) / units;
+    if (want > most) want = most;
+    split_segments(a, items, (int)(want < 1 ? 1 : want), kMinSegmentMma, grain, pl);
+    return 0;
+  }
   // Slots a unit of work fills: blocks (block kernel) or waves (stream kernel).
   const double slots = (double)bps * cus * (stream ? kStreamThreads / kStreamHostWave : 1);
   const double perSegment = stream ? 0.002 : 0.0005;
@@ -583,5 +652,5 @@ int paged_decode_mma_launch(const sinkrt_paged_args* a, const PagedPlan& pl, con
 
 }  // namespace sinkrt
 
-// Which matrix-unit decode kernel these args run: 0 block, 1 stream (the bench reports it).
-extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a) { return sinkrt::use_stream(a) ? 1 : 0; }
+// Which matrix-unit decode kernel these args run: 0 block, 1 stream, 2 rows (the bench reports it).
+extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a) { return sinkrt::decode_kind(a); }

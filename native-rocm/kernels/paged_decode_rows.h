@@ -1,0 +1,203 @@
+// paged_decode, row form: batch 256 at GPT-OSS shape (NVIDIA, head size 64), included by paged_decode.hip
+// after paged_decode_stream.h (it reuses its Unit and load_q_global).
+//
+// Why: the stream kernel's waves each gather their own KV head's 128-byte pieces of every token row.
+// On the H100 that access pattern alone caps at 2.90 TB/s (bench "gather piece"), while the same bytes
+// read as whole 1 KB token rows reach 3.04 (read-only 3.05): at batch 256 x 8K the stream kernel ran
+// at 2.75, 95% of the piece ceiling. Here the block copies whole token rows instead.
+//
+// Work unit: one sequence, one 16-row chunk, one split-KV segment, for ALL KV heads: the block has one
+// wave per KV head (32 x Hkv threads, Hkv <= 8). Per tile of 16 keys the whole block gathers the 16
+// token rows of K and of V (Hkv x D x 2 bytes each: 16 KB per tile of K at Hkv 8, D 64, which is one
+// cache block at block size 16) with 16-byte cp.async, consecutive threads on consecutive 16 bytes of
+// a row (fully coalesced), into a stage of shared memory; one block barrier per tile; then wave w
+// computes KV head w's 16 rows from columns [w D, (w + 1) D) of the staged rows (attend_tile, the
+// code both other decode kernels use). The grid is at most one wave of resident blocks, block b takes
+// units b, b + grid, ...; the copy pipeline (SK_PD_ROW_STAGES tiles) runs across unit boundaries as
+// in the stream kernel. All waves of a block see the same key range (row_range does not depend on the
+// KV head), so the tile loop and its barrier are block-uniform.
+// Pipeline order per tile i: wait for tile i's copies, barrier (tile i visible to all; every wave is
+// done with the stage tile i - 1 used), issue tile i + ST - 1 into that stage, compute tile i. One
+// barrier per tile; ST - 1 tiles in flight while a tile is computed.
+// Shared memory: ST stages x (K and V: 16 rows x (Hkv x D + 8) elements). The 16-byte pad makes the
+// row stride 16 mod 128 bytes, so ldmatrix's 8 rows hit 8 different bank groups.
+// Results go from registers to the output (one segment; the sink counted here, once) or to the
+// segment's partials in the block kernel's layout (the reduce of paged_common.h adds the sink once).
+#pragma once
+
+#ifndef SK_PD_ROW_STAGES
+#define SK_PD_ROW_STAGES 3
+#endif
+
+constexpr int kRowMaxKvHeads = 8;
+constexpr int kRowMaxThreads = 32 * kRowMaxKvHeads;
+
+// Shared-memory row stride (elements): the whole token row of all KV heads plus 16 bytes.
+__host__ __device__ constexpr int row_ld(int hkv, int D) { return hkv * D + 8; }
+inline size_t rows_smem_bytes(int hkv, int D) {
+  return (size_t)SK_PD_ROW_STAGES * 2 * keys_per_wave(D) * row_ld(hkv, D) * sizeof(sk_u16);
+}
+
+#if SINKRT_HAS_MMA && defined(SINKRT_NVIDIA)
+// Unit u of the row kernel (sequence, chunk, segment; segment fastest). Returns false when the chunk
+// has no query rows. kvh is left for the caller (the wave's own head).
+__device__ __forceinline__ bool rows_unit(const PagedParams& p, long u, Unit& un) {
+  un.seg = (int)(u % p.numSegments);
+  const long rest = u / p.numSegments;
+  un.chunk = (int)(rest % p.numChunks);
+  un.z = (int)(rest / p.numChunks);
+  un.seq = p.seqBegin + un.z;
+  un.kvh = 0;
+  if (!row_range(p, un.seq, un.chunk, kRows, un.rr)) return false;
+  un.segStart = un.rr.lo + un.seg * p.segLen;
+  un.segEnd = min(un.rr.hi, un.segStart + p.segLen);
+  return true;
+}
+#endif
+
+template <class T, int D>
+__global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(PagedParams p, long numUnits) {
+#if SINKRT_HAS_MMA && defined(SINKRT_NVIDIA)
+  using namespace skmma;
+  constexpr int KW = keys_per_wave(D);
+  constexpr int ST = SK_PD_ROW_STAGES;
+  constexpr int RPI = 256 / D;      // token rows one copy instruction of the block covers (4 at D 64)
+  constexpr int NL = KW / RPI;      // 16-byte copies per thread per tile, each of K and V
+  static_assert(ST >= 2, "the row kernel's pipeline needs two stages at least");
+  static_assert(256 % D == 0 && NL * RPI == KW, "tile must split evenly over the block (32 x Hkv threads = RPI rows of Hkv x D / 8 vectors)");
+  extern __shared__ __align__(16) sk_u16 smem[];
+  const int Hkv = p.numKvHeads;
+  const int tid = threadIdx.x, w = tid / 32;
+  const int LD = Hkv * D + 8;
+  const int VPR = Hkv * (D / 8);    // 16-byte vectors per token row; blockDim.x = RPI * VPR
+  const int r0 = tid / VPR, cv = tid % VPR;
+  const int stageElems = 2 * KW * LD;
+  const size_t tokenStride = (size_t)Hkv * D;
+  const int bmask = p.blockSize - 1;
+  const long nBlocks = gridDim.x;
+#if SK_PD_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;\n" ::);
+#endif
+
+  // Producer (block-uniform except blk[]): the next tile to gather is keys [pkt, pkt + KW) of unit
+  // pu (below pend); blk[] holds this thread's block-table entries for it.
+  long pu = blockIdx.x;
+  int pkt = 0, pend = 0;
+  const int* pbt = nullptr;
+  int blk[NL];
+  auto seek = [&](long from) {
+    for (pu = from; pu < numUnits; pu += nBlocks) {
+      Unit un;
+      if (rows_unit(p, pu, un) && un.segStart < un.segEnd) {
+        pkt = un.segStart;
+        pend = un.segEnd;
+        pbt = p.blockTable + (size_t)un.seq * p.maxBlocksPerSeq;
+        return;
+      }
+    }
+  };
+  auto load_blk = [&]() {
+#pragma unroll
+    for (int n = 0; n < NL; n++) {
+      const int key = pkt + n * RPI + r0;
+      blk[n] = (pu < numUnits && key < pend) ? pbt[key >> p.blockShift] : 0;
+    }
+  };
+  // Gathers the producer's tile into stage b (or commits an empty group once nothing is left, so the
+  // wait counts stay exact), then moves the producer on by one tile.
+  auto issue = [&](int b) {
+    if (pu < numUnits) {
+      sk_u16* Kb = smem + b * stageElems;
+      sk_u16* Vb = Kb + KW * LD;
+#pragma unroll
+      for (int n = 0; n < NL; n++) {
+        const int r = n * RPI + r0, key = pkt + r;
+        const bool valid = key < pend;
+        size_t off = 0;
+        if (valid) off = ((size_t)blk[n] * p.blockSize + (key & bmask)) * tokenStride + (size_t)cv * 8;
+        kv_copy16(Kb + r * LD + cv * 8, p.keyCache + off, valid);
+        kv_copy16(Vb + r * LD + cv * 8, p.valueCache + off, valid);
+      }
+    }
+    sk_copy_commit();
+    if (pu < numUnits) {
+      pkt += KW;
+      if (pkt >= pend) seek(pu + nBlocks);
+      load_blk();
+    }
+  };
+  seek(blockIdx.x);
+  load_blk();
+#pragma unroll
+  for (int b = 0; b < ST - 1; b++) issue(b);
+
+  const float sMul = p.softcap > 0.f ? p.scale : p.scale * kLog2e;
+  int stage = 0;
+  for (long cu = blockIdx.x; cu < numUnits; cu += nBlocks) {
+    Unit un;
+    if (!rows_unit(p, cu, un)) continue;
+    un.kvh = w;
+    QFrag qf[D / 16];
+    load_q_global<D>(qf, p, un);
+    int qpos[kSlots];
+    float m[kSlots], l[kSlots];
+#pragma unroll
+    for (int s = 0; s < kSlots; s++) {
+      const int r = slot_query(s);
+      qpos[s] = r < un.rr.rowsHere ? un.rr.ctx + (un.rr.rowBase + r) / p.G : -1;
+      m[s] = -INFINITY;
+      l[s] = 0.f;
+    }
+    float o[D / 16][kOElems];
+#pragma unroll
+    for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+      for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+
+    for (int kt = un.segStart; kt < un.segEnd; kt += KW) {
+      sk_copy_wait<ST - 2>();  // this thread's copies of tile kt have landed
+      __syncthreads();         // everyone's have; everyone is done with the previous tile's stage
+      issue(stage == 0 ? ST - 1 : stage - 1);
+      const sk_u16* Kb = smem + stage * stageElems + w * D;
+      attend_tile<T, D, KW>(qf, Kb, Kb + KW * LD, LD, kt, un.segEnd, qpos, p, sMul, m, l, o);
+      stage = stage == ST - 1 ? 0 : stage + 1;
+    }
+
+    // The wave's rows, from registers: finished (one segment; the sink counted here, once) or as the
+    // segment's partial (unnormalised O, m, l in log2 units) for the reduce.
+    const size_t item = ((size_t)un.z * p.numKvHeads + un.kvh) * p.numChunks + un.chunk;
+#pragma unroll
+    for (int sl = 0; sl < kSlots; sl++) {
+      const float L = slot_sum(l[sl]);
+      const int r = slot_query(sl);
+      if (r >= un.rr.rowsHere) continue;
+      if (p.numSegments == 1) {
+        const int row = un.rr.rowBase + r, t = row / p.G, h = un.kvh * p.G + row % p.G;
+        const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
+        const size_t outRow = (size_t)(un.rr.qStart + t) * p.numQueryHeads + h;
+        float* lseOut = (slot_writer() && p.lse) ? p.lse + outRow : nullptr;
+#pragma unroll
+        for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+          for (int i = 0; i < kOElems; i++)
+            if (o_slot(i) == sl) {
+              p.output[outRow * D + dc * 16 + o_dim(i)] = finish_row(o[dc][i], m[sl], L, sink2, lseOut);
+              lseOut = nullptr;
+            }
+      } else {
+        const size_t base = (item * p.numSegments + un.seg) * kRows + r;
+#pragma unroll
+        for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+          for (int i = 0; i < kOElems; i++)
+            if (o_slot(i) == sl) p.partialO[base * D + dc * 16 + o_dim(i)] = o[dc][i];
+        if (slot_writer()) {
+          p.partialML[base * 2] = m[sl];
+          p.partialML[base * 2 + 1] = L;
+        }
+      }
+    }
+  }
+  sk_copy_wait<0>();  // no copy may still target shared memory when the block exits
+#endif
+}
