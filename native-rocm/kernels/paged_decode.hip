@@ -479,7 +479,9 @@ constexpr int kStreamHostWave = 32;
 // units and their partials). NVIDIA only: measured on the H100 only, and its shared memory
 // (8 waves x 2 stages) exceeds AMD's 64 KB of LDS.
 // The row kernel serves the same grids where its block (one wave per KV head) exists: head size 64,
-// Hkv <= 8 (GPT-OSS: 8). Measured on the H100 (NOTES.md, decode pass 3).
+// Hkv <= 8 (GPT-OSS: 8). H100, same run, rows vs stream at batch 256: +4-6% (1K), +6% (8K), +6%
+// (32K). Forced at batch 64 it lost at 1K (-12%) and 8K (-1%) and won at 32K (+3.5%, 4 segments):
+// batch 64 keeps the block kernel (NOTES.md, decode pass 3).
 // Returns 0 block kernel, 1 stream kernel, 2 row kernel.
 int decode_kind(const sinkrt_paged_args* a) {
 #if defined(SINKRT_NVIDIA)

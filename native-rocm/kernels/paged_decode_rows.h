@@ -4,7 +4,8 @@
 // Why: the stream kernel's waves each gather their own KV head's 128-byte pieces of every token row.
 // On the H100 that access pattern alone caps at 2.90 TB/s (bench "gather piece"), while the same bytes
 // read as whole 1 KB token rows reach 3.04 (read-only 3.05): at batch 256 x 8K the stream kernel ran
-// at 2.75, 95% of the piece ceiling. Here the block copies whole token rows instead.
+// at 2.75, 95% of the piece ceiling. Here the block copies whole token rows instead (same run, batch
+// 256: 8K 2.75 -> 2.92, 32K 2.81 -> 2.98, 1K 2.51 -> 2.60-2.65 TB/s; bench/rocm/NOTES.md, pass 3).
 //
 // Work unit: one sequence, one 16-row chunk, one split-KV segment, for ALL KV heads: the block has one
 // wave per KV head (32 x Hkv threads, Hkv <= 8). Per tile of 16 keys the whole block gathers the 16
@@ -18,7 +19,8 @@
 // KV head), so the tile loop and its barrier are block-uniform.
 // Pipeline order per tile i: wait for tile i's copies, barrier (tile i visible to all; every wave is
 // done with the stage tile i - 1 used), issue tile i + ST - 1 into that stage, compute tile i. One
-// barrier per tile; ST - 1 tiles in flight while a tile is computed.
+// barrier per tile; ST - 1 tiles in flight while a tile is computed, and (SK_PD_ROW_L2PF) the tile
+// after those already on its way into the L2.
 // Shared memory: ST stages x (K and V: 16 rows x (Hkv x D + 8) elements). The 16-byte pad makes the
 // row stride 16 mod 128 bytes, so ldmatrix's 8 rows hit 8 different bank groups.
 // Results go from registers to the output (one segment; the sink counted here, once) or to the
@@ -27,6 +29,15 @@
 
 #ifndef SK_PD_ROW_STAGES
 #define SK_PD_ROW_STAGES 3
+#endif
+// SK_PD_ROW_L2PF = N > 0: with each tile's copies, wave 0 also asks the L2 to prefetch the token
+// rows of the tile N tiles beyond it (cp.async.bulk.prefetch.L2, one row per lane, within the same
+// unit), so more bytes are in flight at the DRAM than the shared-memory stages hold (2 blocks per SM
+// x 2 tiles x 32 KB; 127 registers and 100 KB of shared memory per block allow no more). 0 = off.
+// H100, same run, batch 256: N = 1 +2-3% at 8K/32K, +1% at 1K over 0; N = 2 lost 8-12% (the L2
+// then holds too much not-yet-read data). Default 1.
+#ifndef SK_PD_ROW_L2PF
+#define SK_PD_ROW_L2PF 1
 #endif
 
 constexpr int kRowMaxKvHeads = 8;
@@ -85,6 +96,13 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
   int pkt = 0, pend = 0;
   const int* pbt = nullptr;
   int blk[NL];
+#if SK_PD_ROW_L2PF
+  // Wave 0's lanes 0..2 KW-1: lane l prefetches row l % KW of K (l < KW) or V of the tile
+  // SK_PD_ROW_L2PF tiles beyond the one being copied; pfOff is its cache offset (-1: nothing).
+  long pfOff = -1;
+  const int pfRow = tid % KW;
+  const bool pfLane = tid < 2 * KW;
+#endif
   auto seek = [&](long from) {
     for (pu = from; pu < numUnits; pu += nBlocks) {
       Unit un;
@@ -102,6 +120,12 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
       const int key = pkt + n * RPI + r0;
       blk[n] = (pu < numUnits && key < pend) ? pbt[key >> p.blockShift] : 0;
     }
+#if SK_PD_ROW_L2PF
+    if (pfLane) {
+      const int key = pkt + SK_PD_ROW_L2PF * KW + pfRow;
+      pfOff = (pu < numUnits && key < pend) ? ((long)pbt[key >> p.blockShift] * p.blockSize + (key & bmask)) * (long)tokenStride : -1;
+    }
+#endif
   };
   // Gathers the producer's tile into stage b (or commits an empty group once nothing is left, so the
   // wait counts stay exact), then moves the producer on by one tile.
@@ -118,6 +142,12 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
         kv_copy16(Kb + r * LD + cv * 8, p.keyCache + off, valid);
         kv_copy16(Vb + r * LD + cv * 8, p.valueCache + off, valid);
       }
+#if SK_PD_ROW_L2PF && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      if (pfLane && pfOff >= 0) {
+        const sk_u16* src = (tid < KW ? p.keyCache : p.valueCache) + pfOff;
+        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"((unsigned)(tokenStride * sizeof(sk_u16))) : "memory");
+      }
+#endif
     }
     sk_copy_commit();
     if (pu < numUnits) {
