@@ -28,7 +28,14 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
+//#if MMA
+// paged_decode_mma (f16 caches only) names its element type MMA_KV: f16 for matrix loads straight
+// from the cache, vec4<u32> (8 halves) for its 16-byte staging loads.
+@group(0) @binding(3) var<storage, read> keyCache: array<MMA_KV>;
+@group(0) @binding(4) var<storage, read> valueCache: array<MMA_KV>;
+//#else
 @group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
 @group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
+//#endif
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;

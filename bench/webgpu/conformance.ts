@@ -2,7 +2,8 @@
 // runs the shared table of batch shapes (test/helpers) through the AttentionBackend interface
 // against the float64 reference, for every dtype the adapter offers, and prints one line per case.
 //   node dist/bench/webgpu/conformance.js [--json out.json] [--only name-substring] [--backend vulkan]
-//     [--variant auto|workgroup|subgroup|gqa8] [--opts '{"packedF16":true}']   (backend options)
+//     [--variant auto|workgroup|subgroup|gqa8|mma] [--opts '{"packedF16":true}']   (backend options)
+//     [--unsafe]   (Dawn's allow_unsafe_apis toggle, which exposes the matrix units; on by itself for --variant mma)
 // Exit code 1 when any case fails.
 
 import { writeFileSync } from 'node:fs';
@@ -19,8 +20,8 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const { device, adapter } = await createNodeDevice({ backend: arg('backend') });
   const variant = (arg('variant') ?? 'auto') as DecodeVariant;
+  const { device, adapter } = await createNodeDevice({ backend: arg('backend'), allowUnsafeApis: variant === 'mma' || process.argv.includes('--unsafe') });
   const extra = JSON.parse(arg('opts') ?? '{}') as Partial<WebGpuBackendOptions>;
   const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeVariant: variant, ...extra });
   const info = backend.describe();
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
       for (const p of r.problems) console.log(`     ${p.slice(0, 400)}`);
     }
   }
-  console.log(`matrix units: ${JSON.stringify(backend.subgroupMatrix)}`);
+  console.log(`matrix units: ${JSON.stringify(backend.subgroupMatrix)} mma failure: ${JSON.stringify(backend.describe().mmaFailure)}`);
   const failed = results.filter((r) => !r.pass).length;
   console.log(`${results.length - failed}/${results.length} cases pass`);
   const out = arg('json');

@@ -8,7 +8,9 @@
 // The physical pool is capped at one storage binding; when batch * context needs more blocks than
 // fit, block tables reuse pool blocks in a shuffled order (stated as `aliased` in the JSON: distinct
 // bytes < bytes read). The pool is GiBs, far over the 50 MB L2, so reuse does not come from cache.
-//   node dist/bench/webgpu/decode.js [--json out.json] [--commit sha] [--quick] [--targets 512,1024]
+//   node dist/bench/webgpu/decode.js [--json out.json] [--commit sha] [--quick] [--configs ...]
+//     [--batches 1,64,256] [--contexts 32768] [--unsafe]   (--unsafe: Dawn's allow_unsafe_apis, which
+//     exposes the matrix units; on by itself when a config names the mma variant)
 
 import { writeFileSync } from 'node:fs';
 import type { StepMetadata } from '../../src/backends/types.js';
@@ -63,16 +65,22 @@ function decodeMeta(batch: number, context: number, poolBlocks: number, r: () =>
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   // Dawn quantizes timestamps (to ~65 us here) unless this toggle is off: the benchmark needs them exact.
-  const { device, adapter } = await createNodeDevice({ backend: arg('backend'), dawnOptions: ['disable-dawn-features=timestamp_quantization'] });
+  const wantsMma = (arg('configs') ?? '').split(',').some((c) => c.startsWith('mma'));
+  const { device, adapter } = await createNodeDevice({
+    backend: arg('backend'),
+    dawnOptions: ['disable-dawn-features=timestamp_quantization'],
+    allowUnsafeApis: wantsMma || process.argv.includes('--unsafe'),
+  });
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
-  // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults. The letters p / n in results
+  // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults.
+  // For the mma variant, steps = keys per chunk (0 = 64), letters g / G = K/V staged through workgroup memory / matrix loads straight from the cache, w = 16x16x16 (N = 16) instead of 16x8x16. The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvV]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V)`);
+    if (/[^rsdcCqQohHvVgGw]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V g G w)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: Number(steps ?? 0), lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
@@ -82,6 +90,8 @@ async function main(): Promise<void> {
       halfQK: o.includes('h') ? true : o.includes('H') ? false : undefined,
       halfPV: o.includes('v') ? true : o.includes('V') ? false : undefined,
       reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
+      mmaStage: o.includes('g') ? true : o.includes('G') ? false : undefined,
+      mmaN: o.includes('w') ? (16 as const) : undefined,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
@@ -96,67 +106,79 @@ async function main(): Promise<void> {
   const copy = await copyBandwidth(device, timer, quick ? Math.min(copyBytes, 64 << 20) : copyBytes);
   console.log(`copy shader: ${(copy.bytesPerSec / 1e9).toFixed(0)} GB/s (read + write of ${copy.bytes} B in ${copy.ms.toFixed(3)} ms)`);
 
-  const batches = quick ? [1, 8] : [1, 8, 64, 256];
-  const contexts = quick ? [1024, 4096] : [1024, 8192, 32768];
+  const list = (name: string) => arg(name)?.split(',').map(Number);
+  const batches = list('batches') ?? (quick ? [1, 8] : [1, 8, 64, 256]);
+  const contexts = list('contexts') ?? (quick ? [1024, 4096] : [1024, 8192, 32768]);
   const blockBytes = BS * Hkv * D * elt;
   const maxNeed = Math.max(...batches) * Math.ceil(Math.max(...contexts) / BS);
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
-    const backend = await createWebGpuBackend(device, { shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce, gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV });
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaStage, mmaN } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+    const mma = variant === 'mma';
+    const backend = await createWebGpuBackend(device, {
+      shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
+      gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
+      mmaChunk: mma ? steps : undefined, mmaStage, mmaN,
+    });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
     const f32Only = cacheDtype !== dtype; // the f32 check runs one row only
-    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize, subgroupMatrix: backend.subgroupMatrix };
+    backendInfo = { subgroupMinSize: backend.subgroupMinSize, subgroupSize: backend.subgroupSize, subgroupMatrix: backend.subgroupMatrix, allowUnsafeApis: wantsMma || process.argv.includes('--unsafe') };
     const cache = (await backend.createCache({ numBlocks: cBlocks, blockSize: BS, numKvHeads: Hkv, headSize: D, dtype: cacheDtype })) as WebGpuKvCache;
     await fillRandom(device, cache.keyBuffer, 1);
     await fillRandom(device, cache.valueBuffer, 2);
     const r = rand(42);
     const sinks = Float32Array.from({ length: Hq }, () => 6 + 4 * r());
-    for (const batch of f32Only ? [64] : batches) {
-      for (const context of f32Only ? [8192] : contexts) {
-        const meta = decodeMeta(batch, context, cBlocks, r);
-        const inputs = {
-          query: Float32Array.from({ length: batch * Hq * D }, () => r() * 2 - 1),
-          key: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
-          value: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
-        };
-        const out = { output: new Float32Array(batch * Hq * D), lse: new Float32Array(batch * Hq) };
-        const ms: Record<string, number> = {};
-        let segments = 0;
-        let kernel: string | null = null;
-        for (const withSinks of [false, true]) {
-          const layer = { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, scale: 1 / 8, slidingWindow: 0, softcap: 0, sinks: withSinks ? sinks : null };
-          const sel = backend.select(cache, layer, meta, inputs, out);
-          if (sel.decode.kernel !== 'paged_decode') throw new Error(`decode routed to ${sel.decode.kernel}`);
-          const step = await backend.prepare(cache, layer, meta, inputs, sel);
-          segments = step.segments?.numSegments ?? 1;
-          kernel = step.decodeVariant;
-          const reps = quick ? 5 : 20;
-          const times = await timer.time((enc, ts) => backend.encode(step, enc, ts), reps, 3);
-          ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
-          // Sanity: the step's output is finite (correctness itself is the conformance table's job).
-          await backend.forward(cache, layer, meta, inputs, out);
-          if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
+    // A config that fails (e.g. a matrix kernel that does not compile here) is reported and skipped.
+    try {
+      for (const batch of f32Only ? [64] : batches) {
+        for (const context of f32Only ? [8192] : contexts) {
+          const meta = decodeMeta(batch, context, cBlocks, r);
+          const inputs = {
+            query: Float32Array.from({ length: batch * Hq * D }, () => r() * 2 - 1),
+            key: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
+            value: Float32Array.from({ length: batch * Hkv * D }, () => r() * 2 - 1),
+          };
+          const out = { output: new Float32Array(batch * Hq * D), lse: new Float32Array(batch * Hq) };
+          const ms: Record<string, number> = {};
+          let segments = 0;
+          let kernel: string | null = null;
+          for (const withSinks of [false, true]) {
+            const layer = { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, scale: 1 / 8, slidingWindow: 0, softcap: 0, sinks: withSinks ? sinks : null };
+            const sel = backend.select(cache, layer, meta, inputs, out);
+            if (sel.decode.kernel !== 'paged_decode') throw new Error(`decode routed to ${sel.decode.kernel}`);
+            const step = await backend.prepare(cache, layer, meta, inputs, sel);
+            segments = step.segments?.numSegments ?? 1;
+            kernel = step.decodeVariant;
+            const reps = quick ? 5 : 20;
+            const times = await timer.time((enc, ts) => backend.encode(step, enc, ts), reps, 3);
+            ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
+            // Sanity: the step's output is finite (correctness itself is the conformance table's job).
+            await backend.forward(cache, layer, meta, inputs, out);
+            if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
+          }
+          const kvBytes = batch * context * Hkv * D * 2 * celt;
+          const bwNo = kvBytes / (ms.noSinks / 1e3);
+          const bwS = kvBytes / (ms.sinks / 1e3);
+          const row = {
+            variant, kernel, target, steps, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
+            msNoSinks: ms.noSinks, msSinks: ms.sinks,
+            bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
+            fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
+            sinkCost: ms.sinks / ms.noSinks - 1,
+          };
+          rows.push(row);
+          console.log(
+            `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+              `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
+              `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
+          );
         }
-        const kvBytes = batch * context * Hkv * D * 2 * celt;
-        const bwNo = kvBytes / (ms.noSinks / 1e3);
-        const bwS = kvBytes / (ms.sinks / 1e3);
-        const row = {
-          variant, kernel, target, steps, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
-          msNoSinks: ms.noSinks, msSinks: ms.sinks,
-          bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
-          fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
-          sinkCost: ms.sinks / ms.noSinks - 1,
-        };
-        rows.push(row);
-        console.log(
-          `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
-            `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
-            `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
-        );
       }
+    } catch (e) {
+      console.log(`config ${variant}:${target}:${steps}:${opts || '-'} ${cacheDtype} failed: ${String((e as Error).message).slice(0, 600)}`);
+      rows.push({ variant, target, steps, opts, cacheDtype, error: String((e as Error).message).slice(0, 600) });
     }
     backend.destroyCache(cache);
     await backend.close();

@@ -1,31 +1,42 @@
 #!/usr/bin/env bash
-# One GPU-machine call as in session 2 (bench/webgpu/NOTES.md): the probe of Dawn's
-# chromium-experimental-subgroup-matrix (features, configs, tiny multiplies), the conformance table
-# with the backend defaults, the decode shapes again for every extra option set, then the decode
-# benchmark over the given configs in one process (copy shader in the same run). The s2 run also
-# ran the decode shapes with the matrix-unit kernel (decodeVariant 'mma', since removed: it failed
-# them); its lines are in bench/results/webgpu-conformance-h100-20261124-s2.log.
-#   bash bench/webgpu/device-mma.sh <commit> <configs> [conformance opts JSON list, ';'-separated]
-# Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT.
+# One GPU-machine call for the matrix-unit decode kernel (bench/webgpu/NOTES.md, sessions 2 and 3):
+# the probe of Dawn's chromium-experimental-subgroup-matrix (features, configs, tiny multiplies incl.
+# the staged-kernel cases), the conformance table with the backend defaults (unless SKIP_DEFAULT=1),
+# then one conformance run per extra argument set (e.g. the mma variant with its options), then the
+# decode benchmark over the given configs in one process (copy shader and the default in the same run).
+#   bash bench/webgpu/device-mma.sh <commit> <configs> ['<conformance args>;<conformance args>;...']
+#   e.g. '--variant mma --only decode --opts {"mmaStage":false}' (no spaces inside the JSON)
+#   env: SKIP_DEFAULT=1, BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T (s, per extra set)
+# Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT (one archive).
 set -uo pipefail
 commit="${1:-unknown}"
 configs="${2:-auto:1024}"
 extra="${3:-}"
 OUT="${OUT:-/tmp/out}"
-mkdir -p "$OUT"
+W="$(mktemp -d)"
 export NODE_PATH=.device-bundle/node_modules
 R="bash .device-bundle/run.sh"
 f() { grep -v '^Warning' | grep -v '^\[run.sh\]'; }
-nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 | tee "$OUT/gpu.txt"
-timeout 60 $R node dist/bench/webgpu/probe-mma.js --json "$OUT/probe-mma.json" 2>&1 | f | tee "$OUT/probe.log" | tail -12
+nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 | tee "$W/gpu.txt"
+timeout 60 $R node dist/bench/webgpu/probe-mma.js --json "$W/probe-mma.json" 2>&1 | f > "$W/probe.log"
+grep -c '"pass":true' "$W/probe.log" | sed 's/^/probe cases passing: /'; grep -v '"pass":true' "$W/probe.log" | grep '"name"' | cut -c1-400
+timeout 90 $R node dist/bench/webgpu/diag-mma.js --backend vulkan --json "$W/diag-mma.json" 2>&1 | f | tee "$W/diag.log"
 conf() { # name timeout args...
   local name=$1 t=$2; shift 2
-  echo "=== $name $*" >> "$OUT/conformance.log"
-  timeout "$t" $R node dist/bench/webgpu/conformance.js --backend vulkan "$@" 2>&1 | f >> "$OUT/conformance.log"
-  echo "== $name: $(tail -1 "$OUT/conformance.log")"
+  echo "=== $name $*" >> "$W/conformance.log"
+  timeout "$t" $R node dist/bench/webgpu/conformance.js --backend vulkan "$@" 2>&1 | f >> "$W/conformance.log"
+  echo "== $name: $(tail -2 "$W/conformance.log" | tr '\n' ' ')"
 }
-conf default 100 --json "$OUT/webgpu-conformance.json"
-IFS=';' read -ra OPTS <<< "$extra"
-for o in "${OPTS[@]}"; do conf "opts $o" 45 --only decode --opts "$o"; done
-timeout 240 $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" --f32-check --commit "$commit" --json "$OUT/webgpu-decode.json" 2>&1 | f | tee "$OUT/decode.log"
-echo "PASS lines: $(grep -c PASS "$OUT/conformance.log")"; grep -B2 -A3 FAIL "$OUT/conformance.log" | head -40
+[ "${SKIP_DEFAULT:-0}" = 1 ] || conf default 110 --json "$W/webgpu-conformance.json"
+IFS=';' read -ra SETS <<< "$extra"
+i=0
+for s in "${SETS[@]}"; do
+  i=$((i + 1))
+  # shellcheck disable=SC2086
+  conf "set$i" "${CONF_T:-60}" $s --json "$W/webgpu-conformance-set$i.json"
+done
+# shellcheck disable=SC2086
+timeout 240 $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" --f32-check --commit "$commit" ${BENCH_ARGS:-} --json "$W/webgpu-decode.json" 2>&1 | f | tee "$W/decode.log"
+echo "PASS lines: $(grep -c '^PASS' "$W/conformance.log") FAIL lines: $(grep -c '^FAIL' "$W/conformance.log")"
+grep -A3 '^FAIL' "$W/conformance.log" | cut -c1-300 | head -60
+tar czf "$OUT/results.tgz" -C "$W" .

@@ -2,8 +2,10 @@
 // features with and without the allow_unsafe_apis toggle, its subgroupMatrixConfigs, and for every
 // f16 configuration a tiny multiply C = A B (A row-major, and A read column-major from A^T, as a
 // decode kernel would read V^T) in both builtin spellings, checked against the host. Session 2 used
-// it before its matrix-unit decode kernel (bench/webgpu/NOTES.md); cases that kernel needed and this
-// probe does not check yet: operands in workgroup memory, strides wider than the tile.
+// it before its matrix-unit decode kernel (bench/webgpu/NOTES.md); the later cases cover what a decode
+// kernel needs beyond that: strides wider than the tile with an offset, operands and results in
+// workgroup memory, and (session 3) A staged in workgroup memory with a padded stride, and workgroup
+// operands that are not the first workgroup variable of the shader.
 //   node dist/bench/webgpu/probe-mma.js [--json out.json]
 
 import { writeFileSync } from 'node:fs';
@@ -35,10 +37,14 @@ export interface Case {
   bCol: boolean;
   /** C stored to workgroup memory and copied out by the lanes, or stored to storage directly. */
   cWorkgroup: boolean;
+  /** A copied by the lanes into workgroup memory (same layout) and loaded from there. */
+  aWorkgroup?: boolean;
+  /** Another, live workgroup array declared before the operands (they do not start at address 0). */
+  pad?: boolean;
 }
 
 function caseName(c: Cfg, k: Case): string {
-  return `${c.M}x${c.N}x${c.K} ${k.old ? 'old' : 'new'} spelling, A ${k.aCol ? 'col' : 'row'}-major stride ${k.aStride || 'tight'} offset ${k.aOffset}, B ${k.bCol ? 'col' : 'row'}-major in ${k.bWorkgroup ? 'workgroup' : 'storage'}, C to ${k.cWorkgroup ? 'workgroup' : 'storage'}`;
+  return `${c.M}x${c.N}x${c.K} ${k.old ? 'old' : 'new'} spelling, A ${k.aCol ? 'col' : 'row'}-major stride ${k.aStride || 'tight'} offset ${k.aOffset} in ${k.aWorkgroup ? 'workgroup' : 'storage'}, B ${k.bCol ? 'col' : 'row'}-major in ${k.bWorkgroup ? 'workgroup' : 'storage'}, C to ${k.cWorkgroup ? 'workgroup' : 'storage'}${k.pad ? ', after a padding array' : ''}`;
 }
 
 export function kernel(c: Cfg, k: Case): string {
@@ -50,22 +56,29 @@ export function kernel(c: Cfg, k: Case): string {
   const st = (arr: string) => (k.old ? `subgroupMatrixStore(&${arr}, 0u, r, false, ${c.N}u)` : `subgroupMatrixStore<row_major>(&${arr}, 0u, r, ${c.N}u)`);
   const aStride = k.aStride || (k.aCol ? c.M : c.K);
   const bStride = k.bCol ? c.K : c.N;
+  const aLen = k.aOffset + aStride * (k.aCol ? c.K : c.M);
   return `enable f16;
 enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 @group(0) @binding(0) var<storage, read> a: array<f16>;
 @group(0) @binding(1) var<storage, read> b: array<f16>;
 @group(0) @binding(2) var<storage, read_write> o: array<f32>;
+${k.pad ? 'var<workgroup> pad: array<f32, 72>;' : ''}
 var<workgroup> bw: array<f16, ${c.K * c.N}>;
 var<workgroup> cw: array<f32, ${c.M * c.N}>;
+var<workgroup> aw: array<f16, ${aLen}>;
 @compute @workgroup_size(32)
 fn main(@builtin(local_invocation_index) lane: u32) {
   for (var i = lane; i < ${c.K * c.N}u; i += 32u) {
     bw[i] = b[i];
   }
+  for (var i = lane; i < ${aLen}u; i += 32u) {
+    aw[i] = a[i];
+  }
+  ${k.pad ? 'for (var i = lane; i < 72u; i += 32u) { pad[i] = f32(i); }' : ''}
   workgroupBarrier();
   var r = ${T}();
-  r = subgroupMatrixMultiplyAccumulate(${ld(L, 'a', k.aOffset, k.aCol, aStride)}, ${ld(R, k.bWorkgroup ? 'bw' : 'b', 0, k.bCol, bStride)}, r);
+  r = subgroupMatrixMultiplyAccumulate(${ld(L, k.aWorkgroup ? 'aw' : 'a', k.aOffset, k.aCol, aStride)}, ${ld(R, k.bWorkgroup ? 'bw' : 'b', 0, k.bCol, bStride)}, r);
   ${k.cWorkgroup ? st('cw') : st('o')};
   workgroupBarrier();
   if (${k.cWorkgroup}) {
@@ -73,6 +86,7 @@ fn main(@builtin(local_invocation_index) lane: u32) {
       o[i] = cw[i];
     }
   }
+  ${k.pad ? 'if (b[0] == f16(1234.0)) { o[lane] = pad[lane]; }' : ''}
 }
 `;
 }
@@ -104,6 +118,12 @@ async function main(): Promise<void> {
     for (const bCol of [false, true]) cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: true, bCol, cWorkgroup: false });
     cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: false, bCol: false, cWorkgroup: true });
     cases.push({ old: false, aCol: true, aStride: 512, aOffset: 64, bWorkgroup: true, bCol: false, cWorkgroup: true });
+    // Session 3: the staged decode kernel (K rows and V rows in workgroup memory, row stride 72
+    // halves, V^T read column-major at a column offset), operands behind another workgroup array.
+    for (const aCol of [false, true]) cases.push({ old: false, aCol, aStride: 72, aOffset: 16, aWorkgroup: true, bWorkgroup: true, bCol: false, cWorkgroup: true });
+    cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: true, bCol: false, cWorkgroup: false, pad: true });
+    cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: false, bCol: false, cWorkgroup: true, pad: true });
+    cases.push({ old: false, aCol: true, aStride: 72, aOffset: 16, aWorkgroup: true, bWorkgroup: true, bCol: false, cWorkgroup: true, pad: true });
     const mk = (data: ArrayBufferView, usage: number) => {
       const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
       device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);

@@ -44,6 +44,28 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(rolled).toContain('for (var h_i = 0u; h_i < 8u; h_i++)');
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
   });
+
+  it('composes paged_decode_mma for each load path (no adapter here offers matrix units to compile it)', () => {
+    const src = loadShadersFromDisk();
+    const c = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, KP: 72, LDR: 16, MSLACK: 8 };
+    for (const st of [true, false]) {
+      for (const old of [false, true]) {
+        const flags = { SUBGROUPS: true, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old };
+        const code = compose(src, 'paged_decode_mma', { f16: true, flags, constants: c });
+        expect(code.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(code.indexOf('const SG'));
+        expect(code).not.toContain('$');
+        expect(code).not.toMatch(/\/\/#(if|else|endif|unroll|end)\b/);
+        // exactly one definition of each matrix load, from the staged rows or from the cache
+        expect(code.match(/fn ld_k\(/g)?.length).toBe(1);
+        expect(code.match(/fn tile_base\(/g)?.length).toBe(1);
+        expect(code).toContain('var<storage, read> keyCache: array<MMA_KV>;');
+        expect(code).toContain(st ? 'alias MMA_KV = vec4<u32>;' : 'alias MMA_KV = f16;');
+        expect(code.includes('(&keyCache')).toBe(!st);
+        expect(code.includes('subgroupMatrixLoad<LeftM, col_major>')).toBe(!old);
+        expect(code.includes('put_k(at, kr[15u]);')).toBe(st);
+      }
+    }
+  });
 });
 
 describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? ` (skipped: ${probe.skipReason})` : ''}`, () => {

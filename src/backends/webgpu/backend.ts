@@ -13,7 +13,7 @@ import { checkBlockList } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
 import type { ShaderSources } from './shaders.js';
-import { subgroupMatrixShape, type SubgroupMatrixShape } from './device.js';
+import { subgroupMatrixShapes, type SubgroupMatrixShape } from './device.js';
 import { encodeStep, prepareStep, type DecodeVariant, type PreparedStep, type StepContext } from './step.js';
 
 export interface WebGpuBackendOptions {
@@ -25,8 +25,18 @@ export interface WebGpuBackendOptions {
   decodeTargetWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
-  /** paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size >= 8), else workgroup. */
+  /**
+   * paged_decode variant: 'auto' (default) takes gqa8 where it fits (GQA group 8, fixed subgroup size
+   * >= 8), else workgroup; 'mma' the matrix-unit kernel (paged_decode_mma) where the device offers a
+   * usable configuration and the layer fits (else what 'auto' picks).
+   */
   decodeVariant?: DecodeVariant;
+  /** paged_decode_mma: keys per chunk (16, 32 or 64; default 64), K/V staged through workgroup memory (default true), N of the matrix shape (8 or 16; default the first offered, 8). */
+  mmaChunk?: number;
+  mmaStage?: boolean;
+  mmaN?: 8 | 16;
+  /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
+  mmaSlack?: number;
   /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
   gqa8Steps?: number;
   gqa8Lanes?: number;
@@ -99,10 +109,7 @@ export class WebGpuBackend implements AttentionBackend {
   readonly subgroupMinSize: number;
   /** Fixed subgroup size (min == max), else 0. */
   readonly subgroupSize: number;
-  /**
-   * Matrix units the adapter offers (an f16 x f16 -> f32 shape with M = 16), null where none: reported
-   * by describe() for the next decode kernel; no kernel uses them yet (bench/webgpu/NOTES.md, session 2).
-   */
+  /** Matrix-unit shape paged_decode_mma uses (f16 x f16 -> f32, M = 16), null where the device offers none. */
   readonly subgroupMatrix: SubgroupMatrixShape | null;
   readonly pipelines: PipelineCache;
   private readonly pool: BufferPool;
@@ -131,7 +138,8 @@ export class WebGpuBackend implements AttentionBackend {
     this.subgroupMinSize = sgOk ? (info?.subgroupMinSize ?? 0) : 0;
     const sgMax = sgOk ? (info?.subgroupMaxSize ?? 0) : 0;
     this.subgroupSize = this.subgroupMinSize === sgMax && (sgMax & (sgMax - 1)) === 0 ? sgMax : 0;
-    this.subgroupMatrix = this.subgroupSize >= 8 ? subgroupMatrixShape(device) : null;
+    const shapes = this.subgroupSize >= 8 ? subgroupMatrixShapes(device) : [];
+    this.subgroupMatrix = shapes.find((m) => opts.mmaN === undefined || m.N === opts.mmaN) ?? null;
     const dtypes: Dtype[] = this.f16 ? ['f32', 'f16'] : ['f32'];
     const common = { supportsSink: true, supportsSlidingWindow: true, supportsSoftcap: true, headSizes: HEAD_SIZES, blockSizes: BLOCK_SIZES, dtypes };
     this.capabilities = {
@@ -169,6 +177,11 @@ export class WebGpuBackend implements AttentionBackend {
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
+      mmaShape: this.subgroupMatrix,
+      mmaChunk: opts.mmaChunk ?? 0,
+      mmaStage: opts.mmaStage ?? true,
+      mmaSlack: opts.mmaSlack ?? 8,
+      mmaAuto: false,
       sinksBuffer: (layer) => this.sinksBuffer(layer),
     };
   }
@@ -184,6 +197,7 @@ export class WebGpuBackend implements AttentionBackend {
       subgroupMinSize: this.subgroupMinSize,
       subgroupSize: this.subgroupSize,
       subgroupMatrix: this.subgroupMatrix,
+      mmaFailure: this.ctx.mmaFailure ?? null,
       limits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize },
       pipelinesCompiled: this.pipelines.compiled,
       lost: this.lost,

@@ -25,22 +25,26 @@ interface MatrixConfig {
 }
 
 /**
- * The matrix-unit configuration a GQA-8 decode kernel could use on this device, or null: the feature
- * enabled, an f16 x f16 -> f32 configuration with M = 16 (one row tile divides every accepted block
- * size), N of 8 or 16 (8 heads per KV head), K of 8 or 16; N = 8 preferred. Reported as a capability;
- * no kernel uses it yet (the session-2 attempt, bench/webgpu/NOTES.md, failed the H100 table).
+ * The matrix-unit configurations a GQA-8 decode kernel (paged_decode_mma) can use on this device,
+ * best first: the feature enabled, f16 x f16 -> f32 with M = 16 (a row tile divides every accepted
+ * block size), N of 8 or 16 (8 heads per KV head; 8 first: no padded columns), K = 16. Empty where
+ * the adapter offers none (lavapipe, browsers without the experimental feature, Dawn without the
+ * allow_unsafe_apis toggle).
  */
-export function subgroupMatrixShape(device: GPUDevice): SubgroupMatrixShape | null {
-  if (!device.features.has(SUBGROUP_MATRIX_FEATURE) || !device.features.has('shader-f16')) return null;
+export function subgroupMatrixShapes(device: GPUDevice): SubgroupMatrixShape[] {
+  if (!device.features.has(SUBGROUP_MATRIX_FEATURE) || !device.features.has('shader-f16')) return [];
   // Dawn (node 0.6.2) lists the configurations on the adapter's info but not on device.adapterInfo
   // (seen on the H100): requestSinkrtDevice keeps the adapter's list for the device it returns.
   const info = (device as unknown as { adapterInfo?: { subgroupMatrixConfigs?: readonly MatrixConfig[] } }).adapterInfo;
   const listed = info?.subgroupMatrixConfigs?.length ? info.subgroupMatrixConfigs : (adapterConfigs.get(device) ?? []);
-  const usable = [...listed].filter(
-    (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && (c.N === 8 || c.N === 16) && (c.K === 8 || c.K === 16),
-  );
-  usable.sort((a, b) => a.N - b.N || b.K - a.K);
-  return usable.length > 0 ? { M: usable[0].M, N: usable[0].N, K: usable[0].K } : null;
+  const usable = [...listed].filter((c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && (c.N === 8 || c.N === 16) && c.K === 16);
+  usable.sort((a, b) => a.N - b.N);
+  return usable.map((c) => ({ M: c.M, N: c.N, K: c.K }));
+}
+
+/** The first of subgroupMatrixShapes, or null. */
+export function subgroupMatrixShape(device: GPUDevice): SubgroupMatrixShape | null {
+  return subgroupMatrixShapes(device)[0] ?? null;
 }
 
 const adapterConfigs = new WeakMap<GPUDevice, readonly MatrixConfig[]>();

@@ -10,7 +10,7 @@ import { SinkrtError } from '../types.js';
 /** Files that are pieces included by kernels, not kernels of their own. */
 export const SHADER_PIECES = ['online_softmax', 'paged_decode_io'] as const;
 export type ShaderPiece = (typeof SHADER_PIECES)[number];
-export const SHADER_NAMES = ['online_softmax', 'paged_decode_io', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_gqa8', 'paged_decode_reduce', 'unified_attention'] as const;
+export const SHADER_NAMES = ['online_softmax', 'paged_decode_io', 'reshape_and_cache', 'paged_decode', 'paged_decode_sg', 'paged_decode_gqa8', 'paged_decode_mma', 'paged_decode_reduce', 'unified_attention'] as const;
 export type ShaderName = (typeof SHADER_NAMES)[number];
 /** The text of every file in shaders/, by name without `.wgsl`. */
 export type ShaderSources = Record<ShaderName, string>;
@@ -105,6 +105,14 @@ export function compose(sources: ShaderSources, kernel: Exclude<ShaderName, Shad
   const packed = opts.f16 && opts.packedF16 === true;
   if (opts.f16 && !packed) header.push('enable f16;');
   if (opts.flags.SUBGROUPS) header.push('enable subgroups;');
+  if (opts.flags.MMA) {
+    // Matrix units (paged_decode_mma). Every matrix call sits in workgroup-uniform control flow with
+    // uniform operands, but the analysis cannot see that through values it treats as non-uniform
+    // (subgroup results, workgroupUniformLoad of a flag), so its diagnostic is silenced. Directives
+    // precede every declaration.
+    header.push('enable chromium_experimental_subgroup_matrix;');
+    header.push('diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);');
+  }
   if (packed) {
     header.push('alias KV4 = vec2<u32>;');
     header.push('fn kv_unpack(x: KV4) -> vec4<f32> { return vec4<f32>(unpack2x16float(x.x), unpack2x16float(x.y)); }');

@@ -12,6 +12,7 @@ import type { Selection } from '../select.js';
 import type { LayerConfig, StepMetadata } from '../types.js';
 import type { BufferPool, KernelFile, PipelineCache } from './pipelines.js';
 import { packMeta, planSegments, tileOf, type SegmentPlan } from './plan.js';
+import type { SubgroupMatrixShape } from './device.js';
 
 const STORAGE = 0x80; // GPUBufferUsage.STORAGE (literal: the global is absent until a Node device exists)
 const COPY_DST = 0x08;
@@ -20,8 +21,8 @@ const UNIFORM = 0x40;
 const WG = 256;
 const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment is at most 256
 
-/** paged_decode variants: see paged_decode.wgsl, paged_decode_sg.wgsl, paged_decode_gqa8.wgsl. */
-export type DecodeVariant = 'auto' | 'workgroup' | 'subgroup' | 'gqa8';
+/** paged_decode variants: see paged_decode.wgsl, paged_decode_sg.wgsl, paged_decode_gqa8.wgsl, paged_decode_mma.wgsl. */
+export type DecodeVariant = 'auto' | 'workgroup' | 'subgroup' | 'gqa8' | 'mma';
 
 export interface StepContext {
   device: GPUDevice;
@@ -55,6 +56,17 @@ export interface StepContext {
   rolled: boolean;
   decodeTargetWorkgroups: number;
   decodeMinSegmentTiles: number;
+  /** Matrix-unit shape paged_decode_mma uses on this device (f16 x f16 -> f32, M = 16), null when none. */
+  mmaShape: SubgroupMatrixShape | null;
+  /** paged_decode_mma: keys per chunk (16, 32 or 64; 0 = 64) and K/V rows staged through workgroup memory by 16-byte loads (else matrix loads straight from the cache). */
+  mmaChunk: number;
+  mmaStage: boolean;
+  /** paged_decode_mma: rise of a head's max (natural log) tolerated before the accumulator is rescaled (8; 0 = every rise). */
+  mmaSlack: number;
+  /** 'auto' takes paged_decode_mma where it fits (else gqa8). */
+  mmaAuto: boolean;
+  /** Set when paged_decode_mma failed to compile here: 'auto' then keeps gqa8 (the message says why). */
+  mmaFailure?: string;
   sinksBuffer: (layer: LayerConfig) => GPUBuffer;
 }
 
@@ -115,6 +127,31 @@ function upload(ctx: StepContext, name: string, data: ArrayBufferView, usage = S
  * webgpu-decode-h100-20261124-s2.json) the rule still holds: steps 8 everywhere costs batch 1 x 32K
  * 35.1 -> 32.9, steps 4 everywhere costs 256 x 32K 75.2 -> 63.7 (HPV merges once per tile).
  */
+/**
+ * paged_decode_mma for this geometry. Dawn builds have spelled the matrix load/store layout two
+ * ways (a template argument, or a bool argument before the stride): the current spelling first,
+ * then the older one (SMOLD).
+ */
+async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: boolean; rolled: boolean }, D: number, Hkv: number, SG: number, CH: number): Promise<GPUComputePipeline> {
+  const { M, N, K } = ctx.mmaShape!;
+  const NG = SG / 8;
+  const constants = {
+    SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG,
+    FW: N * Math.max(CH, D), RS: Hkv * D, KP: D + 8, LDR: (CH * D) / 8 / SG, MSLACK: ctx.mmaSlack,
+  };
+  const st = ctx.mmaStage;
+  const flags = (old: boolean) => ({ SUBGROUPS: true, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
+  try {
+    return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: flags(false), constants });
+  } catch (first) {
+    try {
+      return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: flags(true), constants });
+    } catch {
+      throw first;
+    }
+  }
+}
+
 function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConfig, NPW: number, ctx: StepContext): number {
   if (!cache.f16) return 4;
   const probe = planSegments(meta, layer, 4 * NPW, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
@@ -182,16 +219,37 @@ export async function prepareStep(
     const gqa8Ok = G === 8 && SG >= 8 && L >= 8 && D4 % L === 0;
     const sgOk = SG >= 4 && G <= 8;
     const want = ctx.decodeVariant;
-    const variant: DecodeVariant = want === 'auto' ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    // paged_decode_mma: f16 cache (not packed), GQA 8, head size 64 or 128, chunks of 16-64 keys that
+    // split into whole M-row tiles and whole per-lane key runs inside one block.
+    const MC = ctx.mmaChunk > 0 ? ctx.mmaChunk : 64;
+    const mmaOk =
+      ctx.mmaShape !== null && ctx.mmaFailure === undefined && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && (D === 64 || D === 128) &&
+      [16, 32, 64].includes(MC) && MC % ctx.mmaShape.M === 0 && MC % ctx.mmaShape.K === 0 && MC / (SG / 8) <= 16 && Number.isInteger(MC / (SG / 8)) && ((MC * D) / 8) % SG === 0 &&
+      cache.blockSize >= 16 && Number.isInteger(Math.log2(cache.blockSize));
+    let variant: DecodeVariant = want === 'auto' ? (mmaOk && ctx.mmaAuto ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want === 'mma' && !mmaOk ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
+    let decode: GPUComputePipeline | null = null;
+    if (variant === 'mma') {
+      try {
+        decode = await mmaPipeline(ctx, base, D, Hkv, SG, MC);
+      } catch (e) {
+        // Remembered: later steps go straight to gqa8 (describe() reports the message).
+        ctx.mmaFailure = (e as Error).message;
+        if (want === 'mma') throw e;
+        variant = gqa8Ok ? 'gqa8' : 'workgroup';
+      }
+    }
     const NPW = SG / L;
     const STEPS = ctx.gqa8Steps > 0 ? ctx.gqa8Steps : gqa8AutoSteps(cache, meta, layer, NPW, ctx);
-    const tileTokens = variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
-    segments = planSegments(meta, layer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
-    let decode: GPUComputePipeline;
-    if (variant === 'gqa8') {
+    const tileTokens = variant === 'mma' ? MC : variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
+    // mma chunks are aligned to MC keys, so a window's range can span one chunk more.
+    const planLayer = variant === 'mma' && layer.slidingWindow > 0 ? { ...layer, slidingWindow: layer.slidingWindow + MC } : layer;
+    segments = planSegments(meta, planLayer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
+    if (decode !== null) {
+      // paged_decode_mma, compiled above
+    } else if (variant === 'gqa8') {
       if (!Number.isInteger(Math.log2(cache.blockSize))) throw new Error(`paged_decode gqa8 needs a power-of-two block size, got ${cache.blockSize}`);
       // Half-precision math needs f16 rows kept as WGSL f16 until use (f16 cache, not packed, LATECVT).
       const halfOk = cache.f16 && !ctx.packedF16 && ctx.gqa8LateConvert;
@@ -231,6 +289,7 @@ export async function prepareStep(
     u32(1).set([cache.numBlocks, rowVec4, 0, Math.log2(cache.blockSize)], 12);
     u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
     decodeVariant = variant;
+    if (decode === null) throw new Error('paged_decode: no pipeline');
     attention.push({
       pipeline: decode,
       bindGroup: bind(device, decode, [params, metaBuf, qBuf, cache.key, cache.value, partialO, partialML], PARAM_SLOT),
