@@ -36,7 +36,8 @@
 // Constants: SG, D, D4, MM, NN, KK, CH, MT = CH / MM, KS = D / KK, DT = D / MM, PK = CH / KK,
 // NG = SG / 8, KPL = CH / NG (<= 16), FW = NN * max(CH, D), RS = Hkv * D, KP = D + 8,
 // LDR = 16-byte pieces per lane per staged matrix (CH * D / 8 / SG), MSLACK (0 = rescale at every rise).
-// SMOLD selects the older builtin spelling (layout as a bool argument) for older Dawn builds.
+// SMOLD selects the older builtin spelling (layout as a bool argument) for older Dawn builds; NOSG
+// replaces the subgroup shuffles and vote by workgroup memory (see head_max).
 
 //#include paged_decode_io
 
@@ -100,6 +101,61 @@ fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&valueCache, off,
 //#endif
 
 //#include online_softmax
+
+// Reductions over the NG lanes of one head (lane % 8) and a vote over the subgroup: subgroup
+// operations, or (NOSG) workgroup memory and barriers, for drivers that mishandle subgroup
+// operations next to matrix operations (called from uniform control flow only).
+//#if NOSG
+var<workgroup> redw: array<f32, SG>;
+var<workgroup> needw: array<u32, SG>;
+fn head_max(x: f32, lane: u32) -> f32 {
+  redw[lane] = x;
+  workgroupBarrier();
+  var m = redw[lane % 8u];
+  for (var i = 1u; i < NG; i++) {
+    m = max(m, redw[i * 8u + lane % 8u]);
+  }
+  workgroupBarrier();
+  return m;
+}
+fn head_sum(x: f32, lane: u32) -> f32 {
+  redw[lane] = x;
+  workgroupBarrier();
+  var m = redw[lane % 8u];
+  for (var i = 1u; i < NG; i++) {
+    m += redw[i * 8u + lane % 8u];
+  }
+  workgroupBarrier();
+  return m;
+}
+fn any_flag(b: bool, lane: u32) -> u32 {
+  needw[lane] = select(0u, 1u, b);
+  workgroupBarrier();
+  var f = 0u;
+  for (var i = 0u; i < SG; i++) {
+    f |= needw[i];
+  }
+  return f;
+}
+//#else
+fn head_max(x: f32, lane: u32) -> f32 {
+  var m = x;
+  for (var o = 8u; o < SG; o <<= 1u) {
+    m = max(m, subgroupShuffleXor(m, o));
+  }
+  return m;
+}
+fn head_sum(x: f32, lane: u32) -> f32 {
+  var m = x;
+  for (var o = 8u; o < SG; o <<= 1u) {
+    m += subgroupShuffleXor(m, o);
+  }
+  return m;
+}
+fn any_flag(b: bool, lane: u32) -> u32 {
+  return select(0u, 1u, subgroupAny(b));
+}
+//#endif
 
 // Block id of key j when it is a real cache block, else -1.
 fn block_of(seq: u32, j: u32) -> i32 {
@@ -248,9 +304,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       mt = max(mt, sv[$i]);
     }
 //#end
-    for (var o = 8u; o < SG; o <<= 1u) {
-      mt = max(mt, subgroupShuffleXor(mt, o));
-    }
+    mt = head_max(mt, lane);
     let grow = mt > m_ref + SLACK;
     let m_new = select(m_ref, mt, grow);
     let alpha = exp(m_ref - m_new);
@@ -267,9 +321,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (g == 0u) {
       alw[h] = alpha;
     }
-    let anyNeed = subgroupAny(need);
+    let anyNeed = any_flag(need, lane);
     if (lane == 0u) {
-      flagw = select(0u, 1u, anyNeed);
+      flagw = anyNeed;
     }
     if (workgroupUniformLoad(&flagw) != 0u) {
       // Rare: a head's max moved by more than SLACK. acc -> fw ([dim][head]), scale, back.
@@ -311,9 +365,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let at = 4u * (i % D4) * NN + i / D4;
     partialO[base * D4 + i] = vec4<f32>(fw[at], fw[at + NN], fw[at + 2u * NN], fw[at + 3u * NN]);
   }
-  for (var o = 8u; o < SG; o <<= 1u) {
-    lsum += subgroupShuffleXor(lsum, o);
-  }
+  lsum = head_sum(lsum, lane);
   if (g == 0u) {
     partialML[base + h] = vec2<f32>(m_ref, lsum);
   }

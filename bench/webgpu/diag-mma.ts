@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     ['stage n8 ch32', { mmaStage: true, mmaChunk: 32 }],
     ['direct n16 ch64', { mmaStage: false, mmaN: 16 }],
     ['stage n16 ch64', { mmaStage: true, mmaN: 16 }],
+    ['direct n8 ch64 nosg', { mmaStage: false, mmaNoSubgroups: true }],
+    ['stage n8 ch64 nosg', { mmaStage: true, mmaNoSubgroups: true }],
     ['direct n8 ch64 slack0', { mmaStage: false, mmaSlack: 0 }],
   ];
   const report: Record<string, unknown> = { shape: name, date: new Date().toISOString(), expected: { output: Array.from(c.expected.output.subarray(0, rows * Hq * D)), lse: Array.from(c.expected.lse.subarray(0, rows * Hq)) }, runs: [] };

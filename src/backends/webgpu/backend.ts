@@ -35,6 +35,8 @@ export interface WebGpuBackendOptions {
   mmaChunk?: number;
   mmaStage?: boolean;
   mmaN?: 8 | 16;
+  /** paged_decode_mma: reductions and the rescale vote through workgroup memory instead of subgroup operations (default false). */
+  mmaNoSubgroups?: boolean;
   /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
   mmaSlack?: number;
   /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
@@ -180,6 +182,7 @@ export class WebGpuBackend implements AttentionBackend {
       mmaShape: this.subgroupMatrix,
       mmaChunk: opts.mmaChunk ?? 0,
       mmaStage: opts.mmaStage ?? true,
+      mmaNoSubgroups: opts.mmaNoSubgroups ?? false,
       mmaSlack: opts.mmaSlack ?? 8,
       mmaAuto: false,
       sinksBuffer: (layer) => this.sinksBuffer(layer),

@@ -61,6 +61,8 @@ export interface StepContext {
   /** paged_decode_mma: keys per chunk (16, 32 or 64; 0 = 64) and K/V rows staged through workgroup memory by 16-byte loads (else matrix loads straight from the cache). */
   mmaChunk: number;
   mmaStage: boolean;
+  /** paged_decode_mma: head max / sum and the rescale vote through workgroup memory instead of subgroup operations. */
+  mmaNoSubgroups: boolean;
   /** paged_decode_mma: rise of a head's max (natural log) tolerated before the accumulator is rescaled (8; 0 = every rise). */
   mmaSlack: number;
   /** 'auto' takes paged_decode_mma where it fits (else gqa8). */
@@ -140,7 +142,7 @@ async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: bo
     FW: N * Math.max(CH, D), RS: Hkv * D, KP: D + 8, LDR: (CH * D) / 8 / SG, MSLACK: ctx.mmaSlack,
   };
   const st = ctx.mmaStage;
-  const flags = (old: boolean) => ({ SUBGROUPS: true, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
+  const flags = (old: boolean) => ({ SUBGROUPS: !ctx.mmaNoSubgroups, NOSG: ctx.mmaNoSubgroups, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
   try {
     return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: flags(false), constants });
   } catch (first) {
