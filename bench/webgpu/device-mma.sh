@@ -6,7 +6,7 @@
 # decode benchmark over the given configs in one process (copy shader and the default in the same run).
 #   bash bench/webgpu/device-mma.sh <commit> <configs> ['<conformance args>;<conformance args>;...']
 #   e.g. '--variant mma --only decode --opts {"mmaStage":false}' (no spaces inside the JSON)
-#   env: SKIP_DEFAULT=1, BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T (s, per extra set)
+#   env: SKIP_DEFAULT=1, F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T (s, per extra set)
 # Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT (one archive).
 set -uo pipefail
 commit="${1:-unknown}"
@@ -36,7 +36,7 @@ for s in "${SETS[@]}"; do
   conf "set$i" "${CONF_T:-60}" $s --json "$W/webgpu-conformance-set$i.json"
 done
 # shellcheck disable=SC2086
-timeout 240 $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" --f32-check --commit "$commit" ${BENCH_ARGS:-} --json "$W/webgpu-decode.json" 2>&1 | f | tee "$W/decode.log"
+timeout 240 $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" ${F32CHECK---f32-check} --commit "$commit" ${BENCH_ARGS:-} --json "$W/webgpu-decode.json" 2>&1 | f | tee "$W/decode.log"
 echo "PASS lines: $(grep -c '^PASS' "$W/conformance.log") FAIL lines: $(grep -c '^FAIL' "$W/conformance.log")"
 grep -A3 '^FAIL' "$W/conformance.log" | cut -c1-300 | head -60
 tar czf "$OUT/results.tgz" -C "$W" .
