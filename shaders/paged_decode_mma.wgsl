@@ -53,7 +53,13 @@ var<workgroup> qw: array<f16, NN * D>;
 var<workgroup> hw: array<f16, FW>;
 var<workgroup> fw: array<f32, FW>;
 var<workgroup> alw: array<f32, 8>;
-var<workgroup> flagw: u32;
+// Every workgroup variable of this kernel is a multiple of 16 bytes. The matrix loads and stores
+// need 16-byte-aligned addresses (Vulkan: the pointer aligned to min(16, row bytes)), and Dawn /
+// the driver place workgroup variables one after another: with a 4-byte u32 flag among them (the
+// session-2 kernel), the arrays behind it sat 4 bytes off and every matrix access to them landed 4
+// bytes early (H100, session 3: a host model with exactly that shift reproduces the wrong lse of
+// the whole decode table to 4e-7). The flag is element 0 of a 16-byte array.
+var<workgroup> flagw: array<u32, 4>;
 
 alias LeftM = subgroup_matrix_left<f16, KK, MM>;
 alias RightM = subgroup_matrix_right<f16, NN, KK>;
@@ -280,6 +286,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     workgroupBarrier();
 //#endif
+//#if DIRECT
+    // V^T tiles of the chunk in flight before the QK products (their latency hides behind them).
+    var vl: array<LeftM, PK * DT>;
+//#unroll t PK
+    {
+      let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
+//#unroll d DT
+      vl[$t * DT + $d] = ld_vt(vb + $d * MM);
+//#end
+    }
+//#end
+//#endif
     // 1. S^T = K Q^T per M-row tile of keys.
 //#unroll t MT
     {
@@ -323,9 +341,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     let anyNeed = any_flag(need, lane);
     if (lane == 0u) {
-      flagw = anyNeed;
+      flagw[0] = anyNeed;
     }
-    if (workgroupUniformLoad(&flagw) != 0u) {
+    if (workgroupUniformLoad(&flagw[0]) != 0u) {
       // Rare: a head's max moved by more than SLACK. acc -> fw ([dim][head]), scale, back.
 //#unroll d DT
       st_f($d * MM * NN, acc[$d]);
@@ -346,10 +364,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll t PK
     {
       let pt = ld_pt($t * KK * NN);
+//#if DIRECT
+//#unroll d DT
+      acc[$d] = subgroupMatrixMultiplyAccumulate(vl[$t * DT + $d], pt, acc[$d]);
+//#end
+//#else
       let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
 //#unroll d DT
       acc[$d] = subgroupMatrixMultiplyAccumulate(ld_vt(vb + $d * MM), pt, acc[$d]);
 //#end
+//#endif
     }
 //#end
     workgroupBarrier();

@@ -41,10 +41,12 @@ export interface Case {
   aWorkgroup?: boolean;
   /** Another, live workgroup array declared before the operands (they do not start at address 0). */
   pad?: boolean;
+  /** A live 4-byte workgroup u32 declared before the operands (the session-2 kernel's flag). */
+  padU32?: boolean;
 }
 
 function caseName(c: Cfg, k: Case): string {
-  return `${c.M}x${c.N}x${c.K} ${k.old ? 'old' : 'new'} spelling, A ${k.aCol ? 'col' : 'row'}-major stride ${k.aStride || 'tight'} offset ${k.aOffset} in ${k.aWorkgroup ? 'workgroup' : 'storage'}, B ${k.bCol ? 'col' : 'row'}-major in ${k.bWorkgroup ? 'workgroup' : 'storage'}, C to ${k.cWorkgroup ? 'workgroup' : 'storage'}${k.pad ? ', after a padding array' : ''}`;
+  return `${c.M}x${c.N}x${c.K} ${k.old ? 'old' : 'new'} spelling, A ${k.aCol ? 'col' : 'row'}-major stride ${k.aStride || 'tight'} offset ${k.aOffset} in ${k.aWorkgroup ? 'workgroup' : 'storage'}, B ${k.bCol ? 'col' : 'row'}-major in ${k.bWorkgroup ? 'workgroup' : 'storage'}, C to ${k.cWorkgroup ? 'workgroup' : 'storage'}${k.pad ? ', after a padding array' : ''}${k.padU32 ? ', after a u32' : ''}`;
 }
 
 export function kernel(c: Cfg, k: Case): string {
@@ -64,6 +66,7 @@ enable chromium_experimental_subgroup_matrix;
 @group(0) @binding(1) var<storage, read> b: array<f16>;
 @group(0) @binding(2) var<storage, read_write> o: array<f32>;
 ${k.pad ? 'var<workgroup> pad: array<f32, 72>;' : ''}
+${k.padU32 ? 'var<workgroup> flag4: u32;' : ''}
 var<workgroup> bw: array<f16, ${c.K * c.N}>;
 var<workgroup> cw: array<f32, ${c.M * c.N}>;
 var<workgroup> aw: array<f16, ${aLen}>;
@@ -76,6 +79,7 @@ fn main(@builtin(local_invocation_index) lane: u32) {
     aw[i] = a[i];
   }
   ${k.pad ? 'for (var i = lane; i < 72u; i += 32u) { pad[i] = f32(i); }' : ''}
+  ${k.padU32 ? 'if (lane == 0u) { flag4 = 7u; }' : ''}
   workgroupBarrier();
   var r = ${T}();
   r = subgroupMatrixMultiplyAccumulate(${ld(L, k.aWorkgroup ? 'aw' : 'a', k.aOffset, k.aCol, aStride)}, ${ld(R, k.bWorkgroup ? 'bw' : 'b', 0, k.bCol, bStride)}, r);
@@ -87,6 +91,7 @@ fn main(@builtin(local_invocation_index) lane: u32) {
     }
   }
   ${k.pad ? 'if (b[0] == f16(1234.0)) { o[lane] = pad[lane]; }' : ''}
+  ${k.padU32 ? 'if (b[0] == f16(1234.0)) { o[lane] = f32(flag4); }' : ''}
 }
 `;
 }
@@ -124,6 +129,10 @@ async function main(): Promise<void> {
     cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: true, bCol: false, cWorkgroup: false, pad: true });
     cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: false, bCol: false, cWorkgroup: true, pad: true });
     cases.push({ old: false, aCol: true, aStride: 72, aOffset: 16, aWorkgroup: true, bWorkgroup: true, bCol: false, cWorkgroup: true, pad: true });
+    // The session-2/3 bug: a 4-byte workgroup variable beside the operands (expected to fail where
+    // the driver packs workgroup variables without 16-byte alignment).
+    cases.push({ old: false, aCol: false, aStride: 0, aOffset: 0, bWorkgroup: true, bCol: false, cWorkgroup: true, padU32: true });
+    cases.push({ old: false, aCol: true, aStride: 72, aOffset: 16, aWorkgroup: true, bWorkgroup: true, bCol: false, cWorkgroup: true, padU32: true });
     const mk = (data: ArrayBufferView, usage: number) => {
       const buf = device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage });
       device.queue.writeBuffer(buf, 0, data.buffer, data.byteOffset, data.byteLength);

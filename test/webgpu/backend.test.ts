@@ -64,6 +64,15 @@ describe('webgpu host pieces (no adapter needed)', () => {
         expect(code.includes('subgroupMatrixLoad<LeftM, col_major>')).toBe(!old);
         expect(code.includes('put_k(at, kr[15u]);')).toBe(st);
         expect(code.includes('subgroupShuffleXor')).toBe(!old);
+        // Matrix loads/stores need 16-byte-aligned workgroup arrays: every workgroup variable is a
+        // multiple of 16 bytes, so none pushes the others off alignment (the session-2 bug).
+        const bytes: Record<string, number> = { f16: 2, f32: 4, u32: 4 };
+        const cval = (e: string) => Function(...Object.keys(c), `return (${e});`)(...Object.values(c)) as number;
+        for (const m of code.matchAll(/var<workgroup> (\w+): ([^;]+);/g)) {
+          const arr = /^array<(f16|f32|u32), (.+)>$/.exec(m[2]);
+          expect(arr, `workgroup variable ${m[1]}: ${m[2]}`).not.toBeNull();
+          expect((bytes[arr![1]] * cval(arr![2])) % 16, `workgroup variable ${m[1]}: ${m[2]}`).toBe(0);
+        }
       }
     }
   });
