@@ -36,6 +36,8 @@
 // Constants: SG, D, D4, MM, NN, KK, CH, MT = CH / MM, KS = D / KK, DT = D / MM, PK = CH / KK,
 // NG = SG / 8, KPL = CH / NG (<= 16), FW = NN * max(CH, D), RS = Hkv * D, KP = D + 8,
 // LDR = 16-byte pieces per lane per staged matrix (CH * D / 8 / SG), MSLACK (0 = rescale at every rise).
+// PREF (with the direct path): software pipelining, chunk c + 1's tiles load while chunk c
+// computes (NKT = MT * KS K tiles and NVT = PK * DT V^T tiles per chunk, twice in registers).
 // SMOLD selects the older builtin spelling (layout as a bool argument) for older Dawn builds; NOSG
 // replaces the subgroup shuffles and vote by workgroup memory (see head_max).
 
@@ -258,6 +260,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m_ref = NEG;
   var lsum = 0.0;
   var sv: array<f32, KPL>;
+//#if DIRECT
+  var vl: array<LeftM, NVT>;
+//#endif
+//#if PREF
+  // PREF: chunk c's K and V^T tiles (kl, vl) were loaded during chunk c - 1; chunk c + 1's go to
+  // (kn, vn) while chunk c computes, so every warp keeps one chunk of loads in flight.
+  var kl: array<LeftM, NKT>;
+  var kn: array<LeftM, NKT>;
+  var vn: array<LeftM, NVT>;
+  if (c0 < c1) {
+    let j0 = kAlign + c0 * CH;
+//#unroll t MT
+    {
+      let kb = tile_base(seq, seqLen, j0, $t * MM, kvh);
+//#unroll k KS
+      kl[$t * KS + $k] = ld_k(kb + $k * KK);
+//#end
+    }
+//#end
+//#unroll t PK
+    {
+      let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
+//#unroll d DT
+      vl[$t * DT + $d] = ld_vt(vb + $d * MM);
+//#end
+    }
+//#end
+  }
+//#endif
 
   for (var c = c0; c < c1; c++) {
     let j0 = kAlign + c * CH;
@@ -286,9 +317,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     workgroupBarrier();
 //#endif
-//#if DIRECT
+//#if DIRECTPLAIN
     // V^T tiles of the chunk in flight before the QK products (their latency hides behind them).
-    var vl: array<LeftM, PK * DT>;
 //#unroll t PK
     {
       let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
@@ -298,13 +328,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 //#end
 //#endif
+//#if PREF
+    if (c + 1u < c1) {
+      let jn = j0 + CH;
+//#unroll t MT
+      {
+        let kb = tile_base(seq, seqLen, jn, $t * MM, kvh);
+//#unroll k KS
+        kn[$t * KS + $k] = ld_k(kb + $k * KK);
+//#end
+      }
+//#end
+//#unroll t PK
+      {
+        let vb = tile_base(seq, seqLen, jn, $t * KK, kvh);
+//#unroll d DT
+        vn[$t * DT + $d] = ld_vt(vb + $d * MM);
+//#end
+      }
+//#end
+    }
+//#endif
     // 1. S^T = K Q^T per M-row tile of keys.
 //#unroll t MT
     {
       let kb = tile_base(seq, seqLen, j0, $t * MM, kvh);
       var s = ResM();
 //#unroll k KS
+//#if PREF
+      s = subgroupMatrixMultiplyAccumulate(kl[$t * KS + $k], qt[$k], s);
+//#else
       s = subgroupMatrixMultiplyAccumulate(ld_k(kb + $k * KK), qt[$k], s);
+//#endif
 //#end
       st_f($t * MM * NN, s);
     }
@@ -376,6 +431,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#endif
     }
 //#end
+//#if PREF
+//#unroll i NKT
+    kl[$i] = kn[$i];
+//#end
+//#unroll i NVT
+    vl[$i] = vn[$i];
+//#end
+//#endif
     workgroupBarrier();
   }
 

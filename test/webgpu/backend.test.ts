@@ -47,10 +47,11 @@ describe('webgpu host pieces (no adapter needed)', () => {
 
   it('composes paged_decode_mma for each load path (no adapter here offers matrix units to compile it)', () => {
     const src = loadShadersFromDisk();
-    const c = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, KP: 72, LDR: 16, MSLACK: 8 };
+    const c = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, KP: 72, LDR: 16, MSLACK: 8, NKT: 16, NVT: 16 };
     for (const st of [true, false]) {
       for (const old of [false, true]) {
-        const flags = { SUBGROUPS: !old, NOSG: old, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old };
+        const pref = !st && old;
+        const flags = { SUBGROUPS: !old, NOSG: old, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, DIRECTPLAIN: !st && !pref, PREF: pref, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old };
         const code = compose(src, 'paged_decode_mma', { f16: true, flags, constants: c });
         expect(code.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(code.indexOf('const SG'));
         expect(code).not.toContain('$');
@@ -64,6 +65,7 @@ describe('webgpu host pieces (no adapter needed)', () => {
         expect(code.includes('subgroupMatrixLoad<LeftM, col_major>')).toBe(!old);
         expect(code.includes('put_k(at, kr[15u]);')).toBe(st);
         expect(code.includes('subgroupShuffleXor')).toBe(!old);
+        expect(code.includes('kl[15u] = kn[15u];')).toBe(pref);
         // Matrix loads/stores need 16-byte-aligned workgroup arrays: every workgroup variable is a
         // multiple of 16 bytes, so none pushes the others off alignment (the session-2 bug).
         const bytes: Record<string, number> = { f16: 2, f32: 4, u32: 4 };

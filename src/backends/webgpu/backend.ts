@@ -35,6 +35,8 @@ export interface WebGpuBackendOptions {
   mmaChunk?: number;
   mmaStage?: boolean;
   mmaN?: 8 | 16;
+  /** paged_decode_mma with mmaStage false: load the next chunk's tiles while the current one computes (default false). */
+  mmaPrefetch?: boolean;
   /** paged_decode_mma: reductions and the rescale vote through workgroup memory instead of subgroup operations (default false). */
   mmaNoSubgroups?: boolean;
   /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
@@ -183,6 +185,7 @@ export class WebGpuBackend implements AttentionBackend {
       mmaChunk: opts.mmaChunk ?? 0,
       mmaStage: opts.mmaStage ?? true,
       mmaNoSubgroups: opts.mmaNoSubgroups ?? false,
+      mmaPrefetch: opts.mmaPrefetch ?? false,
       mmaSlack: opts.mmaSlack ?? 8,
       mmaAuto: false,
       sinksBuffer: (layer) => this.sinksBuffer(layer),

@@ -61,6 +61,8 @@ export interface StepContext {
   /** paged_decode_mma: keys per chunk (16, 32 or 64; 0 = 64) and K/V rows staged through workgroup memory by 16-byte loads (else matrix loads straight from the cache). */
   mmaChunk: number;
   mmaStage: boolean;
+  /** paged_decode_mma, direct path: next chunk's tiles loaded while the current one computes. */
+  mmaPrefetch: boolean;
   /** paged_decode_mma: head max / sum and the rescale vote through workgroup memory instead of subgroup operations. */
   mmaNoSubgroups: boolean;
   /** paged_decode_mma: rise of a head's max (natural log) tolerated before the accumulator is rescaled (8; 0 = every rise). */
@@ -139,10 +141,11 @@ async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: bo
   const NG = SG / 8;
   const constants = {
     SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG,
-    FW: N * Math.max(CH, D), RS: Hkv * D, KP: D + 8, LDR: (CH * D) / 8 / SG, MSLACK: ctx.mmaSlack,
+    FW: N * Math.max(CH, D), RS: Hkv * D, KP: D + 8, LDR: (CH * D) / 8 / SG, MSLACK: ctx.mmaSlack, NKT: (CH / M) * (D / K), NVT: (CH / K) * (D / M),
   };
   const st = ctx.mmaStage;
-  const flags = (old: boolean) => ({ SUBGROUPS: !ctx.mmaNoSubgroups, NOSG: ctx.mmaNoSubgroups, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
+  const pref = !st && ctx.mmaPrefetch;
+  const flags = (old: boolean) => ({ SUBGROUPS: !ctx.mmaNoSubgroups, NOSG: ctx.mmaNoSubgroups, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, DIRECTPLAIN: !st && !pref, PREF: pref, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
   try {
     return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: flags(false), constants });
   } catch (first) {
