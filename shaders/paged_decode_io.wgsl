@@ -29,10 +29,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> md: array<i32>;
 @group(0) @binding(2) var<storage, read> query: array<vec4<f32>>;
 //#if MMA
-// paged_decode_mma (f16 caches only) names its element type MMA_KV: f16 for matrix loads straight
-// from the cache, vec4<u32> (8 halves) for its 16-byte staging loads.
-@group(0) @binding(3) var<storage, read> keyCache: array<MMA_KV>;
-@group(0) @binding(4) var<storage, read> valueCache: array<MMA_KV>;
+// The matrix-unit variant loads tiles from arrays of the scalar type (f16 caches only).
+@group(0) @binding(3) var<storage, read> keyCache: array<f16>;
+@group(0) @binding(4) var<storage, read> valueCache: array<f16>;
 //#else
 @group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
 @group(0) @binding(4) var<storage, read> valueCache: array<KV4>;

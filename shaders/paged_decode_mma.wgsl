@@ -1,8 +1,8 @@
 // paged_decode_mma: split-KV decode on matrix units (Dawn `chromium-experimental-subgroup-matrix`,
 // VK_KHR_cooperative_matrix on Vulkan) for GQA-8 layers with an f16 cache, on adapters that offer an
-// f16 x f16 -> f32 configuration with M = 16 (MM x NN x KK: 16 x 8 x 16 or 16 x 16 x 16 on the H100).
-// Optional and opt-in (decodeVariant 'mma'); the backend's 'auto' keeps gqa8. One workgroup = one
-// subgroup of SG lanes. Session 3 of bench/webgpu/NOTES.md (the session-2 kernel at 2258dfb failed).
+// f16 x f16 -> f32 configuration with M = 16 and K = 16 (MM x NN x KK: 16 x 8 x 16 or 16 x 16 x 16
+// on the H100). Optional and opt-in (decodeVariant 'mma'): the backend's 'auto' keeps gqa8, which it
+// does not beat (bench/webgpu/NOTES.md, session 3). One workgroup = one subgroup of SG lanes.
 //
 // Why: the SIMT kernels spend ~2 * 8 * D FMAs plus shuffles per (token, KV head) and are issue-bound
 // for f16 caches (an f32 cache runs at 93% of copy). Here both products run on matrix units, f32
@@ -12,19 +12,18 @@
 // Matrix types (Dawn's spec): subgroup_matrix_left<T, K, M> is M rows x K columns,
 // subgroup_matrix_right<T, N, K> is K rows x N columns, subgroup_matrix_result<T, N, M> is M x N;
 // loads/stores take (pointer to an array of T, offset and stride in elements of T), row-major:
-// element [r][c] at offset + r * stride + c; column-major: offset + c * stride + r.
+// element [r][c] at offset + r * stride + c; column-major: offset + c * stride + r. Their pointers
+// must be 16-byte aligned: see the note at `flagw`.
 //
-// Algorithm: workgroup (segment, kvHead, decodeSeq); chunks of CH keys aligned to CH (a chunk never
-// straddles a block: CH and the block size are powers of two, CH <= 64 and the block size >= 16, so
-// every M-row tile lies in one block). Per chunk:
-//   0. STAGE (flag): the lanes copy the chunk's K and V rows (64 halves each) with 16-byte loads into
-//      workgroup memory (ks, vs: [key][dim], row stride KP = D + 8 halves against bank conflicts);
-//      rows of keys that are masked (past the sequence end, invalid block) are stored as zeros.
-//      Without STAGE the matrix loads read the paged cache directly (row stride RS = Hkv * D).
-//   1. S^T = sum_k K_k * Qt_k per M-row tile of keys, stored to `fw` ([key][head], f32).
+// Algorithm: workgroup (segment, kvHead, decodeSeq); chunks of CH keys aligned to CH. A paged block
+// of one KV head is a blockSize x D row-major matrix with row stride RS = Hkv * D halves, so M-row
+// tiles (M = 16 divides every block size) load straight from the cache. Per chunk:
+//   0. V^T tiles of the chunk loaded (in flight during 1 and 2).
+//   1. S^T = sum_k K_k * Qt_k per M-row tile of keys (Qt: q^T tiles held for the whole kernel),
+//      stored to `fw` ([key][head], f32).
 //   2. Online softmax in SIMT: lane (head h = lane % 8, group g = lane / 8) takes KPL keys of its
-//      head: mask (window, sequence end, invalid block), softcap, chunk max over the NG groups
-//      (shuffles), p = exp(s - m) as f16 to `hw` ([key][head], the P^T right operand). The
+//      head (one block): mask (window, sequence end, invalid block), softcap, chunk max over the NG
+//      groups (shuffles), p = exp(s - m) as f16 to `hw` ([key][head], the P^T right operand). The
 //      running max moves only when a head's chunk max exceeds it by more than SLACK (p <= e^8 fits
 //      f16), so the accumulator rescale (store to fw, scale per head, load) is rare after the
 //      first chunk; a uniform flag (workgroupUniformLoad, which is also the barrier before the P^T
@@ -32,22 +31,17 @@
 //   3. O^T += V^T * P^T.
 // End: acc stored to `fw` ([dim][head]) and written with (m, l) to the partial buffers in the
 // gqa8 layout; paged_decode_reduce merges the segments and counts the sink exactly once.
-// NN = 16 pads heads 8..15 with zeros (q rows and P^T columns).
+// Keys of an invalid block read block 0 and keys past the sequence end read block 0: finite cache
+// rows, masked (p = 0). NN = 16 pads heads 8..15 with zeros (q rows and P^T columns).
 // Constants: SG, D, D4, MM, NN, KK, CH, MT = CH / MM, KS = D / KK, DT = D / MM, PK = CH / KK,
-// NG = SG / 8, KPL = CH / NG (<= 16), FW = NN * max(CH, D), RS = Hkv * D, KP = D + 8,
-// LDR = 16-byte pieces per lane per staged matrix (CH * D / 8 / SG), MSLACK (0 = rescale at every rise).
-// PREF (with the direct path): software pipelining, chunk c + 1's tiles load while chunk c
-// computes (NKT = MT * KS K tiles and NVT = PK * DT V^T tiles per chunk, twice in registers).
-// SMOLD selects the older builtin spelling (layout as a bool argument) for older Dawn builds; NOSG
-// replaces the subgroup shuffles and vote by workgroup memory (see head_max).
+// NG = SG / 8, KPL = CH / NG (<= 16), FW = NN * max(CH, D), RS = Hkv * D, NVT = PK * DT,
+// MSLACK (0 = rescale at every rise). SMOLD selects the older builtin spelling (layout as a bool
+// argument) for older Dawn builds.
+// Measured and removed in session 3 (NOTES.md): K/V staged through workgroup memory by 16-byte
+// loads (scalar f16 stores into the matrix arrays: 25-28% of copy), prefetching the next chunk's
+// tiles in registers (26%), reductions without subgroup operations (no effect on correctness).
 
 //#include paged_decode_io
-
-//#if STAGE
-alias MMA_KV = vec4<u32>;
-//#else
-alias MMA_KV = f16;
-//#endif
 
 const SLACK: f32 = f32(MSLACK);
 
@@ -67,85 +61,29 @@ alias LeftM = subgroup_matrix_left<f16, KK, MM>;
 alias RightM = subgroup_matrix_right<f16, NN, KK>;
 alias ResM = subgroup_matrix_result<f32, NN, MM>;
 
-// Matrix loads and stores in one place (the host sets exactly one of STAGENEW / STAGEOLD /
-// DIRECTNEW / DIRECTOLD; the preprocessor does not nest if blocks). ld_k(off): K tile, MM keys x KK
-// dims, row-major; ld_vt(off): V^T tile, MM dims x KK keys, read column-major from V rows.
+// Matrix loads and stores in one place. ld_k(off): K tile, MM keys x KK dims, row-major from
+// the cache; ld_vt(off): V^T tile, MM dims x KK keys, read column-major from V rows.
 //#if SMOLD
 fn ld_qt(off: u32) -> RightM { return subgroupMatrixLoad<RightM>(&qw, off, false, NN); }
 fn ld_pt(off: u32) -> RightM { return subgroupMatrixLoad<RightM>(&hw, off, false, NN); }
 fn st_f(off: u32, s: ResM) { subgroupMatrixStore(&fw, off, s, false, NN); }
 fn ld_f(off: u32) -> ResM { return subgroupMatrixLoad<ResM>(&fw, off, false, NN); }
+fn ld_k(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&keyCache, off, false, RS); }
+fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&valueCache, off, true, RS); }
 //#else
 fn ld_qt(off: u32) -> RightM { return subgroupMatrixLoad<RightM, row_major>(&qw, off, NN); }
 fn ld_pt(off: u32) -> RightM { return subgroupMatrixLoad<RightM, row_major>(&hw, off, NN); }
 fn st_f(off: u32, s: ResM) { subgroupMatrixStore<row_major>(&fw, off, s, NN); }
 fn ld_f(off: u32) -> ResM { return subgroupMatrixLoad<ResM, row_major>(&fw, off, NN); }
-//#endif
-//#if STAGE
-var<workgroup> ks: array<f16, CH * KP>;
-var<workgroup> vs: array<f16, CH * KP>;
-// Tile base of chunk row r in the staged rows.
-fn tile_base(seq: u32, seqLen: u32, j0: u32, r: u32, kvh: u32) -> u32 { return r * KP; }
-//#endif
-//#if STAGENEW
-fn ld_k(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM, row_major>(&ks, off, KP); }
-fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM, col_major>(&vs, off, KP); }
-//#endif
-//#if STAGEOLD
-fn ld_k(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&ks, off, false, KP); }
-fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&vs, off, true, KP); }
-//#endif
-//#if DIRECT
-// Tile base of chunk row r straight in the paged cache (row stride RS).
-fn tile_base(seq: u32, seqLen: u32, j0: u32, r: u32, kvh: u32) -> u32 { return row_base(seq, seqLen, j0 + r, kvh); }
-//#endif
-//#if DIRECTNEW
 fn ld_k(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM, row_major>(&keyCache, off, RS); }
 fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM, col_major>(&valueCache, off, RS); }
 //#endif
-//#if DIRECTOLD
-fn ld_k(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&keyCache, off, false, RS); }
-fn ld_vt(off: u32) -> LeftM { return subgroupMatrixLoad<LeftM>(&valueCache, off, true, RS); }
-//#endif
+// Tile base of chunk row r in the paged cache.
+fn tile_base(seq: u32, seqLen: u32, j0: u32, r: u32, kvh: u32) -> u32 { return row_base(seq, seqLen, j0 + r, kvh); }
 
 //#include online_softmax
 
-// Reductions over the NG lanes of one head (lane % 8) and a vote over the subgroup: subgroup
-// operations, or (NOSG) workgroup memory and barriers, for drivers that mishandle subgroup
-// operations next to matrix operations (called from uniform control flow only).
-//#if NOSG
-var<workgroup> redw: array<f32, SG>;
-var<workgroup> needw: array<u32, SG>;
-fn head_max(x: f32, lane: u32) -> f32 {
-  redw[lane] = x;
-  workgroupBarrier();
-  var m = redw[lane % 8u];
-  for (var i = 1u; i < NG; i++) {
-    m = max(m, redw[i * 8u + lane % 8u]);
-  }
-  workgroupBarrier();
-  return m;
-}
-fn head_sum(x: f32, lane: u32) -> f32 {
-  redw[lane] = x;
-  workgroupBarrier();
-  var m = redw[lane % 8u];
-  for (var i = 1u; i < NG; i++) {
-    m += redw[i * 8u + lane % 8u];
-  }
-  workgroupBarrier();
-  return m;
-}
-fn any_flag(b: bool, lane: u32) -> u32 {
-  needw[lane] = select(0u, 1u, b);
-  workgroupBarrier();
-  var f = 0u;
-  for (var i = 0u; i < SG; i++) {
-    f |= needw[i];
-  }
-  return f;
-}
-//#else
+// Reductions over the NG lanes of one head (lane % 8) and a vote over the subgroup.
 fn head_max(x: f32, lane: u32) -> f32 {
   var m = x;
   for (var o = 8u; o < SG; o <<= 1u) {
@@ -163,7 +101,6 @@ fn head_sum(x: f32, lane: u32) -> f32 {
 fn any_flag(b: bool, lane: u32) -> u32 {
   return select(0u, 1u, subgroupAny(b));
 }
-//#endif
 
 // Block id of key j when it is a real cache block, else -1.
 fn block_of(seq: u32, j: u32) -> i32 {
@@ -180,37 +117,6 @@ fn row_base(seq: u32, seqLen: u32, j: u32, kvh: u32) -> u32 {
   return ((b << p.blockShift) + (j & (p.blockSize - 1u))) * RS + kvh * D;
 }
 
-//#if STAGE
-// 16 bytes of a cache row (8 halves) to workgroup memory at `at` (a multiple of 8).
-fn put_k(at: u32, w: vec4<u32>) {
-  let a = bitcast<vec2<f16>>(w.x);
-  let b = bitcast<vec2<f16>>(w.y);
-  let c = bitcast<vec2<f16>>(w.z);
-  let d = bitcast<vec2<f16>>(w.w);
-  ks[at] = a.x;
-  ks[at + 1u] = a.y;
-  ks[at + 2u] = b.x;
-  ks[at + 3u] = b.y;
-  ks[at + 4u] = c.x;
-  ks[at + 5u] = c.y;
-  ks[at + 6u] = d.x;
-  ks[at + 7u] = d.y;
-}
-fn put_v(at: u32, w: vec4<u32>) {
-  let a = bitcast<vec2<f16>>(w.x);
-  let b = bitcast<vec2<f16>>(w.y);
-  let c = bitcast<vec2<f16>>(w.z);
-  let d = bitcast<vec2<f16>>(w.w);
-  vs[at] = a.x;
-  vs[at + 1u] = a.y;
-  vs[at + 2u] = b.x;
-  vs[at + 3u] = b.y;
-  vs[at + 4u] = c.x;
-  vs[at + 5u] = c.y;
-  vs[at + 6u] = d.x;
-  vs[at + 7u] = d.y;
-}
-//#endif
 
 @compute @workgroup_size(SG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -260,64 +166,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m_ref = NEG;
   var lsum = 0.0;
   var sv: array<f32, KPL>;
-//#if DIRECT
   var vl: array<LeftM, NVT>;
-//#endif
-//#if PREF
-  // PREF: chunk c's K and V^T tiles (kl, vl) were loaded during chunk c - 1; chunk c + 1's go to
-  // (kn, vn) while chunk c computes, so every warp keeps one chunk of loads in flight.
-  var kl: array<LeftM, NKT>;
-  var kn: array<LeftM, NKT>;
-  var vn: array<LeftM, NVT>;
-  if (c0 < c1) {
-    let j0 = kAlign + c0 * CH;
-//#unroll t MT
-    {
-      let kb = tile_base(seq, seqLen, j0, $t * MM, kvh);
-//#unroll k KS
-      kl[$t * KS + $k] = ld_k(kb + $k * KK);
-//#end
-    }
-//#end
-//#unroll t PK
-    {
-      let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
-//#unroll d DT
-      vl[$t * DT + $d] = ld_vt(vb + $d * MM);
-//#end
-    }
-//#end
-  }
-//#endif
 
   for (var c = c0; c < c1; c++) {
     let j0 = kAlign + c * CH;
-//#if STAGE
-    // 0. K and V rows of the chunk into workgroup memory (16-byte pieces, all loads first).
-    var kr: array<vec4<u32>, LDR>;
-    var vr: array<vec4<u32>, LDR>;
-//#unroll i LDR
-    {
-      let e = lane + $i * SG;
-      let key = e / (D / 8u);
-      let j = j0 + key;
-      let src = row_base(seq, seqLen, j, kvh) / 8u + e % (D / 8u);
-      let live = j < seqLen && block_of(seq, j) >= 0;
-      kr[$i] = select(vec4<u32>(0u), keyCache[src], live);
-      vr[$i] = select(vec4<u32>(0u), valueCache[src], live);
-    }
-//#end
-//#unroll i LDR
-    {
-      let e = lane + $i * SG;
-      let at = (e / (D / 8u)) * KP + (e % (D / 8u)) * 8u;
-      put_k(at, kr[$i]);
-      put_v(at, vr[$i]);
-    }
-//#end
-    workgroupBarrier();
-//#endif
-//#if DIRECTPLAIN
     // V^T tiles of the chunk in flight before the QK products (their latency hides behind them).
 //#unroll t PK
     {
@@ -327,39 +179,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     }
 //#end
-//#endif
-//#if PREF
-    if (c + 1u < c1) {
-      let jn = j0 + CH;
-//#unroll t MT
-      {
-        let kb = tile_base(seq, seqLen, jn, $t * MM, kvh);
-//#unroll k KS
-        kn[$t * KS + $k] = ld_k(kb + $k * KK);
-//#end
-      }
-//#end
-//#unroll t PK
-      {
-        let vb = tile_base(seq, seqLen, jn, $t * KK, kvh);
-//#unroll d DT
-        vn[$t * DT + $d] = ld_vt(vb + $d * MM);
-//#end
-      }
-//#end
-    }
-//#endif
     // 1. S^T = K Q^T per M-row tile of keys.
 //#unroll t MT
     {
       let kb = tile_base(seq, seqLen, j0, $t * MM, kvh);
       var s = ResM();
 //#unroll k KS
-//#if PREF
-      s = subgroupMatrixMultiplyAccumulate(kl[$t * KS + $k], qt[$k], s);
-//#else
       s = subgroupMatrixMultiplyAccumulate(ld_k(kb + $k * KK), qt[$k], s);
-//#endif
 //#end
       st_f($t * MM * NN, s);
     }
@@ -419,26 +245,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll t PK
     {
       let pt = ld_pt($t * KK * NN);
-//#if DIRECT
 //#unroll d DT
       acc[$d] = subgroupMatrixMultiplyAccumulate(vl[$t * DT + $d], pt, acc[$d]);
 //#end
-//#else
-      let vb = tile_base(seq, seqLen, j0, $t * KK, kvh);
-//#unroll d DT
-      acc[$d] = subgroupMatrixMultiplyAccumulate(ld_vt(vb + $d * MM), pt, acc[$d]);
-//#end
-//#endif
     }
 //#end
-//#if PREF
-//#unroll i NKT
-    kl[$i] = kn[$i];
-//#end
-//#unroll i NVT
-    vl[$i] = vn[$i];
-//#end
-//#endif
     workgroupBarrier();
   }
 

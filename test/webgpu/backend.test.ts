@@ -45,36 +45,26 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
   });
 
-  it('composes paged_decode_mma for each load path (no adapter here offers matrix units to compile it)', () => {
+  it('composes paged_decode_mma in both builtin spellings (no adapter here offers matrix units to compile it)', () => {
     const src = loadShadersFromDisk();
-    const c = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, KP: 72, LDR: 16, MSLACK: 8, NKT: 16, NVT: 16 };
-    for (const st of [true, false]) {
-      for (const old of [false, true]) {
-        const pref = !st && old;
-        const flags = { SUBGROUPS: !old, NOSG: old, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, DIRECTPLAIN: !st && !pref, PREF: pref, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old };
-        const code = compose(src, 'paged_decode_mma', { f16: true, flags, constants: c });
-        expect(code.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(code.indexOf('const SG'));
-        expect(code).not.toContain('$');
-        expect(code).not.toMatch(/\/\/#(if|else|endif|unroll|end)\b/);
-        // exactly one definition of each matrix load, from the staged rows or from the cache
-        expect(code.match(/fn ld_k\(/g)?.length).toBe(1);
-        expect(code.match(/fn tile_base\(/g)?.length).toBe(1);
-        expect(code).toContain('var<storage, read> keyCache: array<MMA_KV>;');
-        expect(code).toContain(st ? 'alias MMA_KV = vec4<u32>;' : 'alias MMA_KV = f16;');
-        expect(code.includes('(&keyCache')).toBe(!st);
-        expect(code.includes('subgroupMatrixLoad<LeftM, col_major>')).toBe(!old);
-        expect(code.includes('put_k(at, kr[15u]);')).toBe(st);
-        expect(code.includes('subgroupShuffleXor')).toBe(!old);
-        expect(code.includes('kl[15u] = kn[15u];')).toBe(pref);
-        // Matrix loads/stores need 16-byte-aligned workgroup arrays: every workgroup variable is a
-        // multiple of 16 bytes, so none pushes the others off alignment (the session-2 bug).
-        const bytes: Record<string, number> = { f16: 2, f32: 4, u32: 4 };
-        const cval = (e: string) => Function(...Object.keys(c), `return (${e});`)(...Object.values(c)) as number;
-        for (const m of code.matchAll(/var<workgroup> (\w+): ([^;]+);/g)) {
-          const arr = /^array<(f16|f32|u32), (.+)>$/.exec(m[2]);
-          expect(arr, `workgroup variable ${m[1]}: ${m[2]}`).not.toBeNull();
-          expect((bytes[arr![1]] * cval(arr![2])) % 16, `workgroup variable ${m[1]}: ${m[2]}`).toBe(0);
-        }
+    const c = { SG: 32, D: 64, D4: 16, MM: 16, NN: 8, KK: 16, CH: 64, MT: 4, KS: 4, DT: 4, PK: 4, NG: 4, KPL: 16, FW: 512, RS: 512, NVT: 16, MSLACK: 8 };
+    for (const old of [false, true]) {
+      const code = compose(src, 'paged_decode_mma', { f16: true, flags: { SUBGROUPS: true, MMA: true, SMOLD: old }, constants: c });
+      expect(code.indexOf('enable chromium_experimental_subgroup_matrix;')).toBeLessThan(code.indexOf('const SG'));
+      expect(code).not.toContain('$');
+      expect(code).not.toMatch(/\/\/#(if|else|endif|unroll|end)\b/);
+      expect(code).toContain('var<storage, read> keyCache: array<f16>;');
+      expect(code.match(/fn ld_k\(/g)?.length).toBe(1);
+      expect(code.includes('subgroupMatrixLoad<LeftM, col_major>')).toBe(!old);
+      expect(code).toContain('vl[3u * DT + 3u] = ld_vt(vb + 3u * MM);');
+      // Matrix loads/stores need 16-byte-aligned workgroup arrays: every workgroup variable is a
+      // multiple of 16 bytes, so none pushes the others off alignment (the session-2 bug).
+      const bytes: Record<string, number> = { f16: 2, f32: 4, u32: 4 };
+      const cval = (e: string) => Function(...Object.keys(c), `return (${e});`)(...Object.values(c)) as number;
+      for (const m of code.matchAll(/var<workgroup> (\w+): ([^;]+);/g)) {
+        const arr = /^array<(f16|f32|u32), (.+)>$/.exec(m[2]);
+        expect(arr, `workgroup variable ${m[1]}: ${m[2]}`).not.toBeNull();
+        expect((bytes[arr![1]] * cval(arr![2])) % 16, `workgroup variable ${m[1]}: ${m[2]}`).toBe(0);
       }
     }
   });

@@ -31,14 +31,9 @@ export interface WebGpuBackendOptions {
    * usable configuration and the layer fits (else what 'auto' picks).
    */
   decodeVariant?: DecodeVariant;
-  /** paged_decode_mma: keys per chunk (16, 32 or 64; default 64), K/V staged through workgroup memory (default true), N of the matrix shape (8 or 16; default the first offered, 8). */
+  /** paged_decode_mma: keys per chunk (16, 32 or 64; default 64), N of the matrix shape (8 or 16; default the first offered, 8). */
   mmaChunk?: number;
-  mmaStage?: boolean;
   mmaN?: 8 | 16;
-  /** paged_decode_mma with mmaStage false: load the next chunk's tiles while the current one computes (default false). */
-  mmaPrefetch?: boolean;
-  /** paged_decode_mma: reductions and the rescale vote through workgroup memory instead of subgroup operations (default false). */
-  mmaNoSubgroups?: boolean;
   /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
   mmaSlack?: number;
   /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
@@ -183,9 +178,6 @@ export class WebGpuBackend implements AttentionBackend {
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
       mmaShape: this.subgroupMatrix,
       mmaChunk: opts.mmaChunk ?? 0,
-      mmaStage: opts.mmaStage ?? true,
-      mmaNoSubgroups: opts.mmaNoSubgroups ?? false,
-      mmaPrefetch: opts.mmaPrefetch ?? false,
       mmaSlack: opts.mmaSlack ?? 8,
       mmaAuto: false,
       sinksBuffer: (layer) => this.sinksBuffer(layer),

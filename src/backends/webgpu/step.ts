@@ -58,13 +58,8 @@ export interface StepContext {
   decodeMinSegmentTiles: number;
   /** Matrix-unit shape paged_decode_mma uses on this device (f16 x f16 -> f32, M = 16), null when none. */
   mmaShape: SubgroupMatrixShape | null;
-  /** paged_decode_mma: keys per chunk (16, 32 or 64; 0 = 64) and K/V rows staged through workgroup memory by 16-byte loads (else matrix loads straight from the cache). */
+  /** paged_decode_mma: keys per chunk (16, 32 or 64; 0 = 64). */
   mmaChunk: number;
-  mmaStage: boolean;
-  /** paged_decode_mma, direct path: next chunk's tiles loaded while the current one computes. */
-  mmaPrefetch: boolean;
-  /** paged_decode_mma: head max / sum and the rescale vote through workgroup memory instead of subgroup operations. */
-  mmaNoSubgroups: boolean;
   /** paged_decode_mma: rise of a head's max (natural log) tolerated before the accumulator is rescaled (8; 0 = every rise). */
   mmaSlack: number;
   /** 'auto' takes paged_decode_mma where it fits (else gqa8). */
@@ -141,11 +136,9 @@ async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: bo
   const NG = SG / 8;
   const constants = {
     SG, D, D4: D / 4, MM: M, NN: N, KK: K, CH, MT: CH / M, KS: D / K, DT: D / M, PK: CH / K, NG, KPL: CH / NG,
-    FW: N * Math.max(CH, D), RS: Hkv * D, KP: D + 8, LDR: (CH * D) / 8 / SG, MSLACK: ctx.mmaSlack, NKT: (CH / M) * (D / K), NVT: (CH / K) * (D / M),
+    FW: N * Math.max(CH, D), RS: Hkv * D, NVT: (CH / K) * (D / M), MSLACK: ctx.mmaSlack,
   };
-  const st = ctx.mmaStage;
-  const pref = !st && ctx.mmaPrefetch;
-  const flags = (old: boolean) => ({ SUBGROUPS: !ctx.mmaNoSubgroups, NOSG: ctx.mmaNoSubgroups, MMA: true, SMOLD: old, STAGE: st, DIRECT: !st, DIRECTPLAIN: !st && !pref, PREF: pref, STAGENEW: st && !old, STAGEOLD: st && old, DIRECTNEW: !st && !old, DIRECTOLD: !st && old });
+  const flags = (old: boolean) => ({ SUBGROUPS: true, MMA: true, SMOLD: old });
   try {
     return await ctx.pipelines.get('paged_decode_mma', { ...base, rolled: false, flags: flags(false), constants });
   } catch (first) {
@@ -229,7 +222,7 @@ export async function prepareStep(
     const MC = ctx.mmaChunk > 0 ? ctx.mmaChunk : 64;
     const mmaOk =
       ctx.mmaShape !== null && ctx.mmaFailure === undefined && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && (D === 64 || D === 128) &&
-      [16, 32, 64].includes(MC) && MC % ctx.mmaShape.M === 0 && MC % ctx.mmaShape.K === 0 && MC / (SG / 8) <= 16 && Number.isInteger(MC / (SG / 8)) && ((MC * D) / 8) % SG === 0 &&
+      [16, 32, 64].includes(MC) && MC % ctx.mmaShape.M === 0 && MC % ctx.mmaShape.K === 0 && MC / (SG / 8) <= 16 && Number.isInteger(MC / (SG / 8)) &&
       cache.blockSize >= 16 && Number.isInteger(Math.log2(cache.blockSize));
     let variant: DecodeVariant = want === 'auto' ? (mmaOk && ctx.mmaAuto ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want === 'mma' && !mmaOk ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
