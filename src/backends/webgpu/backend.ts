@@ -179,7 +179,6 @@ export class WebGpuBackend implements AttentionBackend {
       mmaShape: this.subgroupMatrix,
       mmaChunk: opts.mmaChunk ?? 0,
       mmaSlack: opts.mmaSlack ?? 8,
-      mmaAuto: false,
       sinksBuffer: (layer) => this.sinksBuffer(layer),
     };
   }

@@ -36,8 +36,9 @@ export interface NodeDeviceOptions {
   dawnOptions?: string[];
   /**
    * Dawn toggle allow_unsafe_apis (default false): Dawn lists its experimental features, among them
-   * chromium-experimental-subgroup-matrix (matrix units, reported by the backend's subgroupMatrix),
-   * only with it. bench/webgpu/probe-mma.ts turns it on.
+   * chromium-experimental-subgroup-matrix (matrix units for the opt-in decodeVariant 'mma', reported
+   * by the backend's subgroupMatrix), only with it. Request it only where 'mma' is used: the bench
+   * and conformance runners turn it on for that variant, and probe-mma.ts / diag-mma.ts always.
    */
   allowUnsafeApis?: boolean;
   /** Ask for features the adapter offers (default: all the backend can use). */

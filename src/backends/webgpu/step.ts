@@ -62,8 +62,6 @@ export interface StepContext {
   mmaChunk: number;
   /** paged_decode_mma: rise of a head's max (natural log) tolerated before the accumulator is rescaled (8; 0 = every rise). */
   mmaSlack: number;
-  /** 'auto' takes paged_decode_mma where it fits (else gqa8). */
-  mmaAuto: boolean;
   /** Set when paged_decode_mma failed to compile here: 'auto' then keeps gqa8 (the message says why). */
   mmaFailure?: string;
   sinksBuffer: (layer: LayerConfig) => GPUBuffer;
@@ -224,7 +222,8 @@ export async function prepareStep(
       ctx.mmaShape !== null && ctx.mmaFailure === undefined && cache.f16 && !ctx.packedF16 && G === 8 && SG >= 8 && SG % 8 === 0 && (D === 64 || D === 128) &&
       [16, 32, 64].includes(MC) && MC % ctx.mmaShape.M === 0 && MC % ctx.mmaShape.K === 0 && MC / (SG / 8) <= 16 && Number.isInteger(MC / (SG / 8)) &&
       cache.blockSize >= 16 && Number.isInteger(Math.log2(cache.blockSize));
-    let variant: DecodeVariant = want === 'auto' ? (mmaOk && ctx.mmaAuto ? 'mma' : gqa8Ok ? 'gqa8' : 'workgroup') : want === 'mma' && !mmaOk ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
+    // 'auto' never takes mma: on the H100 it is not faster than gqa8 (bench/webgpu/NOTES.md, session 3).
+    const variant: DecodeVariant = want === 'auto' || (want === 'mma' && !mmaOk) ? (gqa8Ok ? 'gqa8' : 'workgroup') : want;
     if ((variant === 'gqa8' && !gqa8Ok) || (variant === 'subgroup' && !sgOk)) {
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
@@ -233,10 +232,9 @@ export async function prepareStep(
       try {
         decode = await mmaPipeline(ctx, base, D, Hkv, SG, MC);
       } catch (e) {
-        // Remembered: later steps go straight to gqa8 (describe() reports the message).
+        // Remembered (describe() reports it): later steps asking for mma run what 'auto' picks.
         ctx.mmaFailure = (e as Error).message;
-        if (want === 'mma') throw e;
-        variant = gqa8Ok ? 'gqa8' : 'workgroup';
+        throw e;
       }
     }
     const NPW = SG / L;
