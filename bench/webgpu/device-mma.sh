@@ -5,7 +5,7 @@
 # then one conformance run per extra argument set (e.g. the mma variant with its options), then the
 # decode benchmark over the given configs in one process (copy shader and the default in the same run).
 #   bash bench/webgpu/device-mma.sh <commit> <configs> ['<conformance args>;<conformance args>;...']
-#   e.g. '--variant mma --only decode --opts {"mmaStage":false}' (no spaces inside the JSON)
+#   e.g. '--variant mma --only decode --opts {"mmaChunk":32}' (no spaces inside the JSON)
 #   env: LATE='<conformance args>;...' (sets run after the benchmark), SKIP_DEFAULT=1, F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T / LATE_T / BENCH_T (s)
 # Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT (one archive).
 set -uo pipefail
