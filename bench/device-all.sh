@@ -4,7 +4,8 @@
 # Vulkan; f32, f16), the rocm benchmark (decode KV read vs the device copy, prefill vs PyTorch SDPA),
 # the WebGPU decode benchmark (vs a copy shader), and the main job (`sinkrt serve --json`) on both
 # GPU backends. Every section runs in the same session, so each ratio has its baseline beside it.
-# Needs, built here and carried: dist/ (npm run build), native-rocm/build/ (scripts/build-rocm.sh),
+# Needs, built here and carried: dist/ and build/ (npm run build: the TS, the engine and CPU WASM),
+# native-rocm/build/sinkrt.node and sinkrt_bench (scripts/build-rocm.sh),
 # .device-bundle/ (../shared/tools/device-bundle/make.sh) and node_modules/comlink (the CLI's worker).
 #   bash bench/device-all.sh COMMIT [sections]     sections: any of conf-rocm conf-webgpu bench-rocm
 #                                                   bench-webgpu serve (default: all)
@@ -29,6 +30,8 @@ section() { # name timeout command...   (stdout -> $OUT/name.log, or $OUT/name.j
     echo "== $name: FAILED (exit $?, $((SECONDS - t0)) s); last lines:"
     status=1
   fi
+  # The bundle's run.sh reports its setup on stdout: keep a JSON result from its opening brace on.
+  [ "${JSON:-0}" = 1 ] && awk 'f || /^[{]$/ { f = 1; print }' "$out" > "$out.tmp" && mv "$out.tmp" "$out"
   grep -v '^Warning\|^\[run.sh\]' "$OUT/$name.log" 2>/dev/null | tail -4
 }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv,noheader > "$OUT/gpu.txt" 2>&1
@@ -44,4 +47,8 @@ for s in $sections; do
     *) echo "unknown section $s"; status=1 ;;
   esac
 done
+# The device tool brings back a limited number of files: PACK=1 leaves one archive.
+if [ "${PACK:-0}" = 1 ]; then
+  tar -C "$OUT" -czf /tmp/device-all.tgz . && find "$OUT" -mindepth 1 -delete && mv /tmp/device-all.tgz "$OUT/"
+fi
 exit $status
