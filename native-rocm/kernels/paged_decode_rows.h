@@ -193,40 +193,7 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
       stage = stage == ST - 1 ? 0 : stage + 1;
     }
 
-    // The wave's rows, from registers: finished (one segment; the sink counted here, once) or as the
-    // segment's partial (unnormalised O, m, l in log2 units) for the reduce.
-    const size_t item = ((size_t)un.z * p.numKvHeads + un.kvh) * p.numChunks + un.chunk;
-#pragma unroll
-    for (int sl = 0; sl < kSlots; sl++) {
-      const float L = slot_sum(l[sl]);
-      const int r = slot_query(sl);
-      if (r >= un.rr.rowsHere) continue;
-      if (p.numSegments == 1) {
-        const int row = un.rr.rowBase + r, t = row / p.G, h = un.kvh * p.G + row % p.G;
-        const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
-        const size_t outRow = (size_t)(un.rr.qStart + t) * p.numQueryHeads + h;
-        float* lseOut = (slot_writer() && p.lse) ? p.lse + outRow : nullptr;
-#pragma unroll
-        for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-          for (int i = 0; i < kOElems; i++)
-            if (o_slot(i) == sl) {
-              p.output[outRow * D + dc * 16 + o_dim(i)] = finish_row(o[dc][i], m[sl], L, sink2, lseOut);
-              lseOut = nullptr;
-            }
-      } else {
-        const size_t base = (item * p.numSegments + un.seg) * kRows + r;
-#pragma unroll
-        for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-          for (int i = 0; i < kOElems; i++)
-            if (o_slot(i) == sl) p.partialO[base * D + dc * 16 + o_dim(i)] = o[dc][i];
-        if (slot_writer()) {
-          p.partialML[base * 2] = m[sl];
-          p.partialML[base * 2 + 1] = L;
-        }
-      }
-    }
+    write_unit_rows<D>(p, un, m, l, o);
   }
   sk_copy_wait<0>();  // no copy may still target shared memory when the block exits
 #endif

@@ -66,6 +66,47 @@ __device__ __forceinline__ bool decode_unit(const PagedParams& p, long u, Unit& 
   return true;
 }
 
+// A unit's rows, from the wave's registers: finished (one segment; the sink counted here, once) or
+// as the segment's partial (unnormalised O, m, l in log2 units) for the reduce. Shared by the
+// stream and row kernels.
+template <int D>
+__device__ __forceinline__ void write_unit_rows(const PagedParams& p, const Unit& un, const float (&m)[skmma::kSlots],
+                                                const float (&l)[skmma::kSlots], const float (&o)[D / 16][skmma::kOElems]) {
+  using namespace skmma;
+  const size_t item = ((size_t)un.z * p.numKvHeads + un.kvh) * p.numChunks + un.chunk;
+#pragma unroll
+  for (int sl = 0; sl < kSlots; sl++) {
+    const float L = slot_sum(l[sl]);
+    const int r = slot_query(sl);
+    if (r >= un.rr.rowsHere) continue;
+    if (p.numSegments == 1) {
+      const int row = un.rr.rowBase + r, t = row / p.G, h = un.kvh * p.G + row % p.G;
+      const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
+      const size_t outRow = (size_t)(un.rr.qStart + t) * p.numQueryHeads + h;
+      float* lseOut = (slot_writer() && p.lse) ? p.lse + outRow : nullptr;
+#pragma unroll
+      for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+        for (int i = 0; i < kOElems; i++)
+          if (o_slot(i) == sl) {
+            p.output[outRow * D + dc * 16 + o_dim(i)] = finish_row(o[dc][i], m[sl], L, sink2, lseOut);
+            lseOut = nullptr;
+          }
+    } else {
+      const size_t base = (item * p.numSegments + un.seg) * kRows + r;
+#pragma unroll
+      for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+        for (int i = 0; i < kOElems; i++)
+          if (o_slot(i) == sl) p.partialO[base * D + dc * 16 + o_dim(i)] = o[dc][i];
+      if (slot_writer()) {
+        p.partialML[base * 2] = m[sl];
+        p.partialML[base * 2 + 1] = L;
+      }
+    }
+  }
+}
+
 // The wave's Q fragments for rows [0, rowsHere) of the unit (zero rows beyond), read from global
 // memory in the matrix units' A/B layout (mma_compat.h): NVIDIA lane 4g+t holds rows g, g+8 and
 // columns 2t, 2t+1 (+8); AMD lane l holds row l%16, columns 4(l/16)..+3.
@@ -216,40 +257,7 @@ __global__ void __launch_bounds__(kStreamThreads) paged_decode_stream_kernel(Pag
       stage = stage == ST - 1 ? 0 : stage + 1;
     }
 
-    // The unit's rows, from registers: finished (one segment; the sink counted here, once) or as
-    // the segment's partial (unnormalised O, m, l in log2 units) for the reduce.
-    const size_t item = ((size_t)un.z * p.numKvHeads + un.kvh) * p.numChunks + un.chunk;
-#pragma unroll
-    for (int sl = 0; sl < kSlots; sl++) {
-      const float L = slot_sum(l[sl]);
-      const int r = slot_query(sl);
-      if (r >= un.rr.rowsHere) continue;
-      if (p.numSegments == 1) {
-        const int row = un.rr.rowBase + r, t = row / p.G, h = un.kvh * p.G + row % p.G;
-        const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
-        const size_t outRow = (size_t)(un.rr.qStart + t) * p.numQueryHeads + h;
-        float* lseOut = (slot_writer() && p.lse) ? p.lse + outRow : nullptr;
-#pragma unroll
-        for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-          for (int i = 0; i < kOElems; i++)
-            if (o_slot(i) == sl) {
-              p.output[outRow * D + dc * 16 + o_dim(i)] = finish_row(o[dc][i], m[sl], L, sink2, lseOut);
-              lseOut = nullptr;
-            }
-      } else {
-        const size_t base = (item * p.numSegments + un.seg) * kRows + r;
-#pragma unroll
-        for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-          for (int i = 0; i < kOElems; i++)
-            if (o_slot(i) == sl) p.partialO[base * D + dc * 16 + o_dim(i)] = o[dc][i];
-        if (slot_writer()) {
-          p.partialML[base * 2] = m[sl];
-          p.partialML[base * 2 + 1] = L;
-        }
-      }
-    }
+    write_unit_rows<D>(p, un, m, l, o);
   }
   sk_copy_wait<0>();  // no copy may still target shared memory when the wave exits
 #endif
