@@ -154,8 +154,10 @@ __global__ void gather_kv(const uint4* kc, const uint4* vc, const int* bt, int c
   if (acc == 0x9e3779b9u) *keep = acc;
 }
 
-// Largest |a - b| over n floats into *out (float bits; NaN or inf counts as inf).
-__global__ void decode_max_diff(const float* a, const float* b, size_t n, unsigned* out) {
+// Decode and prefill checks share this: the largest |a - b|, reduced on the device.
+// Largest |a - b| over n floats (NaN or inf counts as inf), into *out as float bits (atomicMax on
+// non-negative floats orders like their bits).
+__global__ void max_abs_diff(const float* a, const float* b, size_t n, unsigned* out) {
   float m = 0.f;
   for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
     const float d = fabsf(a[i] - b[i]);
@@ -164,9 +166,9 @@ __global__ void decode_max_diff(const float* a, const float* b, size_t n, unsign
   atomicMax(out, __float_as_uint(m));
 }
 
-static float decode_diff(const float* a, const float* b, size_t n, unsigned* dev) {
+static float diff(const float* a, const float* b, size_t n, unsigned* dev) {
   CHECK(hipMemset(dev, 0, 4));
-  hipLaunchKernelGGL(decode_max_diff, dim3(1024), dim3(256), 0, (hipStream_t)0, a, b, n, dev);
+  hipLaunchKernelGGL(max_abs_diff, dim3(2048), dim3(256), 0, (hipStream_t)0, a, b, n, dev);
   CHECK(hipGetLastError());
   unsigned bits;
   CHECK(hipMemcpy(&bits, dev, 4, hipMemcpyDeviceToHost));
@@ -298,7 +300,7 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
           CHECK(hipMemcpy(refLse, lse, nLse * 4, hipMemcpyDeviceToDevice));
         } else if (withSinks) {
           printf("{\"kind\":\"decodeCheck\",\"batch\":%d,\"context\":%d,\"maxDiffOutMmaVsSimt\":%.3g,\"maxDiffLseMmaVsSimt\":%.3g}\n", batch, ctx,
-                 decode_diff(out, refOut, nOut, dmax), decode_diff(lse, refLse, nLse, dmax));
+                 diff(out, refOut, nOut, dmax), diff(lse, refLse, nLse, dmax));
         }
         float gms = -1.f;
 #if defined(SINKRT_NVIDIA)
@@ -320,28 +322,6 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
     }
   }
   for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt, (void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
-}
-
-// Largest |a - b| over n floats (NaN or inf counts as inf), into *out as float bits (atomicMax on
-// non-negative floats orders like their bits).
-__global__ void max_abs_diff(const float* a, const float* b, size_t n, unsigned* out) {
-  float m = 0.f;
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-    const float d = fabsf(a[i] - b[i]);
-    m = d == d && d <= 3.4e38f ? fmaxf(m, d) : __int_as_float(0x7f800000);
-  }
-  atomicMax(out, __float_as_uint(m));
-}
-
-static float diff(const float* a, const float* b, size_t n, unsigned* dev) {
-  CHECK(hipMemset(dev, 0, 4));
-  hipLaunchKernelGGL(max_abs_diff, dim3(2048), dim3(256), 0, (hipStream_t)0, a, b, n, dev);
-  CHECK(hipGetLastError());
-  unsigned bits;
-  CHECK(hipMemcpy(&bits, dev, 4, hipMemcpyDeviceToHost));
-  float f;
-  memcpy(&f, &bits, 4);
-  return f;
 }
 
 // rowTiles selects the prefill kernel (sinkrt_prefill in prefill.hip): 0 default, 1 mma.sync one
