@@ -82,10 +82,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seq = wid.z;
   let seqLen = u32(md[p.seqLensOff + seq]);
   let qtok = u32(md[p.qslOff + seq]);
-  var kStart = 0u;
-  if (p.window > 0u && seqLen > p.window) {
-    kStart = seqLen - p.window;
-  }
+  let kStart = first_key(seqLen);
   let numTiles = (seqLen - kStart + TT - 1u) / TT;
   let t0 = min(seg * p.segTiles, numTiles);
   let t1 = min(t0 + p.segTiles, numTiles);

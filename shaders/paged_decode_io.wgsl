@@ -38,3 +38,12 @@ struct Params {
 //#endif
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
+
+// The first key a decode row at position seqLen - 1 sees: 0, or with a sliding window W the first
+// of the last W positions (keys j with j > pos - W). Every variant starts its key range here.
+fn first_key(seqLen: u32) -> u32 {
+  if (p.window > 0u && seqLen > p.window) {
+    return seqLen - p.window;
+  }
+  return 0u;
+}
