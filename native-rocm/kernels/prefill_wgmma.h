@@ -103,14 +103,6 @@ __device__ __forceinline__ void mma(float (&d)[N / 2], const uint32_t (&a)[4], u
   else mma_n128<T, TB>(d, a, descB, scaleD);
 }
 
-template <class T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  uint32_t r;
-  if constexpr (T::kIsBf16) asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-  else asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
-  return r;
-}
-
 }  // namespace wg
 
 // Registers: KT = 64 holds S (32), P (16), O (32), Q (16) per thread, so 4 warpgroups fit an SM
@@ -239,7 +231,7 @@ __global__ void __launch_bounds__(128 * NWG, KT == 64 ? 4 / NWG : (NWG == 1 ? 3 
 #pragma unroll
       for (int k = 0; k < KT / 16; k++)
 #pragma unroll
-        for (int j = 0; j < 4; j++) pa[k][j] = wg::pack2<T>(s[8 * k + 2 * j], s[8 * k + 2 * j + 1]);
+        for (int j = 0; j < 4; j++) pa[k][j] = skmma::pack2<T>(s[8 * k + 2 * j], s[8 * k + 2 * j + 1]);
       wg::pin(o);
       wg::fence();
 #pragma unroll
