@@ -35,6 +35,10 @@ describe.skipIf(skip !== null)(`sinkrt CLI${skip ? ` (skipped: ${skip})` : ''}`,
     expect(out.tokens.generated).toBeGreaterThan(10);
     expect(out.throughput.tokensPerSecond).toBeGreaterThan(0);
     expect(out.latencyMs.ttft.p50).toBeGreaterThan(0);
+    // Throughput is measured over serving time: the wall time less the reference checks.
+    expect(out.checkSeconds).toBeGreaterThan(0);
+    expect(out.servingSeconds).toBeCloseTo(out.wallSeconds - out.checkSeconds, 1);
+    expect(out.throughput.tokensPerSecond).toBeCloseTo(out.tokens.processed / out.servingSeconds, 6);
   });
 
   it('serve prints the tables, and the progress bar goes to stderr only', () => {
