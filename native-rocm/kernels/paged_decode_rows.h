@@ -1,5 +1,5 @@
 // paged_decode, row form: batch 256 at GPT-OSS shape (NVIDIA, head size 64), included by paged_decode.hip
-// after paged_decode_stream.h (it reuses its Unit and load_q_global).
+// after paged_decode_stream.h (it reuses its Unit, begin_unit and write_unit_rows).
 //
 // Why: the stream kernel's waves each gather their own KV head's 128-byte pieces of every token row.
 // On the H100 that access pattern alone caps at 2.90 TB/s (bench "gather piece"), while the same bytes
@@ -168,21 +168,9 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
     if (!rows_unit(p, cu, un)) continue;
     un.kvh = w;
     QFrag qf[D / 16];
-    load_q_global<D>(qf, p, un);
     int qpos[kSlots];
-    float m[kSlots], l[kSlots];
-#pragma unroll
-    for (int s = 0; s < kSlots; s++) {
-      const int r = slot_query(s);
-      qpos[s] = r < un.rr.rowsHere ? un.rr.ctx + (un.rr.rowBase + r) / p.G : -1;
-      m[s] = -INFINITY;
-      l[s] = 0.f;
-    }
-    float o[D / 16][kOElems];
-#pragma unroll
-    for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-      for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+    float m[kSlots], l[kSlots], o[D / 16][kOElems];
+    begin_unit<D>(p, un, qf, qpos, m, l, o);
 
     for (int kt = un.segStart; kt < un.segEnd; kt += KW) {
       sk_copy_wait<ST - 2>();  // this thread's copies of tile kt have landed

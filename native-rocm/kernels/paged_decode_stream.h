@@ -146,6 +146,27 @@ __device__ __forceinline__ void load_q_global(skmma::QFrag (&qf)[D / 16], const 
   }
 #endif
 }
+
+// A unit's start, in the wave's registers: its Q fragments, each slot's query position (-1 past the
+// unit's rows), and empty online-softmax state. Shared by the stream and row kernels.
+template <int D>
+__device__ __forceinline__ void begin_unit(const PagedParams& p, const Unit& un, skmma::QFrag (&qf)[D / 16], int (&qpos)[skmma::kSlots],
+                                           float (&m)[skmma::kSlots], float (&l)[skmma::kSlots], float (&o)[D / 16][skmma::kOElems]) {
+  using namespace skmma;
+  load_q_global<D>(qf, p, un);
+#pragma unroll
+  for (int s = 0; s < kSlots; s++) {
+    const int r = slot_query(s);
+    qpos[s] = r < un.rr.rowsHere ? un.rr.ctx + (un.rr.rowBase + r) / p.G : -1;
+    m[s] = -INFINITY;
+    l[s] = 0.f;
+  }
+#pragma unroll
+  for (int dc = 0; dc < D / 16; dc++)
+#pragma unroll
+    for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+}
+
 #endif
 
 template <class T, int D>
@@ -231,21 +252,9 @@ __global__ void __launch_bounds__(kStreamThreads) paged_decode_stream_kernel(Pag
     Unit un;
     if (!decode_unit(p, cu, un)) continue;
     QFrag qf[D / 16];
-    load_q_global<D>(qf, p, un);
     int qpos[kSlots];
-    float m[kSlots], l[kSlots];
-#pragma unroll
-    for (int s = 0; s < kSlots; s++) {
-      const int r = slot_query(s);
-      qpos[s] = r < un.rr.rowsHere ? un.rr.ctx + (un.rr.rowBase + r) / p.G : -1;
-      m[s] = -INFINITY;
-      l[s] = 0.f;
-    }
-    float o[D / 16][kOElems];
-#pragma unroll
-    for (int dc = 0; dc < D / 16; dc++)
-#pragma unroll
-      for (int i = 0; i < kOElems; i++) o[dc][i] = 0.f;
+    float m[kSlots], l[kSlots], o[D / 16][kOElems];
+    begin_unit<D>(p, un, qf, qpos, m, l, o);
 
     for (int kt = un.segStart; kt < un.segEnd; kt += KW) {
       issue(stage == 0 ? ST - 1 : stage - 1);  // the stage consumed last iteration
