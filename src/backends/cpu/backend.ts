@@ -14,7 +14,7 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { declareKernel, type BackendCapabilities, type KernelName, type Selection } from '../select.js';
 import { SinkrtError, type LayerConfig, type StepMetadata } from '../types.js';
 import { DTYPE_CODE, FLOAT_PARAMS, PARAM, PARAM_BYTES, STATUS_TEXT } from './abi.js';
-import { checkBlockList } from '../blocks.js';
+import { blockElems, checkBlockList } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { validateCacheSpec } from './validate.js';
 import { CpuModule, type WasmSource } from './wasm.js';
@@ -162,7 +162,7 @@ export class CpuBackend implements AttentionBackend {
   async downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
     const c = this.own(cache);
     checkBlockList(c.spec, blocks);
-    const per = c.spec.blockSize * c.spec.numKvHeads * c.spec.headSize;
+    const per = blockElems(c.spec);
     const keyCache = new Float32Array(blocks.length * per);
     const valueCache = new Float32Array(blocks.length * per);
     const code = DTYPE_CODE[c.spec.dtype];

@@ -9,7 +9,7 @@ import type { AttentionBackend, KvCache, KvCacheSpec, StepInputs, StepOutputs } 
 import { declareKernel, type BackendCapabilities, type Selection } from '../select.js';
 import { SinkrtError, type Dtype, type LayerConfig, type StepMetadata } from '../types.js';
 import { fromF16Array, toF16Array } from './half.js';
-import { checkBlockList } from '../blocks.js';
+import { blockElems, checkBlockList } from '../blocks.js';
 import { validateAndSelect } from '../validate.js';
 import { BufferPool, PipelineCache } from './pipelines.js';
 import type { ShaderSources } from './shaders.js';
@@ -280,49 +280,38 @@ export class WebGpuBackend implements AttentionBackend {
 
   async downloadCache(cache: KvCache): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
     const c = this.own(cache);
-    return this.serial(async () => {
-      const stage = (src: GPUBuffer) => {
-        const s = this.device.createBuffer({ size: c.bytes, usage: BUF_MAP_READ | BUF_COPY_DST });
-        const enc = this.device.createCommandEncoder();
-        enc.copyBufferToBuffer(src, 0, s, 0, c.bytes);
-        this.device.queue.submit([enc.finish()]);
-        return s;
-      };
-      const out: Float32Array[] = [];
-      for (const src of [c.keyBuffer, c.valueBuffer]) {
-        const s = stage(src);
-        try {
-          await s.mapAsync(0x0001);
-          const raw = s.getMappedRange();
-          out.push(c.spec.dtype === 'f16' ? fromF16Array(new Uint16Array(raw)) : new Float32Array(raw.slice(0)));
-          s.unmap();
-        } finally {
-          s.destroy();
-        }
-      }
-      return { keyCache: out[0], valueCache: out[1] };
-    });
+    return this.readBack(c, [[0, c.bytes]]);
   }
 
-  // One staging buffer per side, one copy per run of consecutive ids, one map: a check reads the
-  // blocks it checks instead of the whole cache.
+  // A check reads the blocks it checks instead of the whole cache: one copy per run of consecutive ids.
   async downloadBlocks(cache: KvCache, blocks: Int32Array): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
     const c = this.own(cache);
     checkBlockList(c.spec, blocks);
-    const per = c.spec.blockSize * c.spec.numKvHeads * c.spec.headSize;
-    const blockBytes = per * (c.spec.dtype === 'f16' ? 2 : 4);
-    if (blocks.length === 0) return { keyCache: new Float32Array(0), valueCache: new Float32Array(0) };
+    const blockBytes = blockElems(c.spec) * (c.spec.dtype === 'f16' ? 2 : 4);
+    const runs: Array<[number, number]> = [];
+    for (let i = 0; i < blocks.length; ) {
+      let n = 1;
+      while (i + n < blocks.length && blocks[i + n] === blocks[i] + n) n++;
+      runs.push([blocks[i] * blockBytes, n * blockBytes]);
+      i += n;
+    }
+    return this.readBack(c, runs);
+  }
+
+  /** Byte ranges [offset, size] of both sides, packed in order into one staging buffer per side, as f32. */
+  private readBack(c: CacheImpl, ranges: Array<[number, number]>): Promise<{ keyCache: Float32Array; valueCache: Float32Array }> {
+    const total = ranges.reduce((a, r) => a + r[1], 0);
+    if (total === 0) return Promise.resolve({ keyCache: new Float32Array(0), valueCache: new Float32Array(0) });
     return this.serial(async () => {
       const out: Float32Array[] = [];
       for (const src of [c.keyBuffer, c.valueBuffer]) {
-        const s = this.device.createBuffer({ size: blocks.length * blockBytes, usage: BUF_MAP_READ | BUF_COPY_DST });
+        const s = this.device.createBuffer({ size: total, usage: BUF_MAP_READ | BUF_COPY_DST });
         try {
           const enc = this.device.createCommandEncoder();
-          for (let i = 0; i < blocks.length; ) {
-            let n = 1;
-            while (i + n < blocks.length && blocks[i + n] === blocks[i] + n) n++;
-            enc.copyBufferToBuffer(src, blocks[i] * blockBytes, s, i * blockBytes, n * blockBytes);
-            i += n;
+          let at = 0;
+          for (const [offset, size] of ranges) {
+            enc.copyBufferToBuffer(src, offset, s, at, size);
+            at += size;
           }
           this.device.queue.submit([enc.finish()]);
           await s.mapAsync(0x0001);
