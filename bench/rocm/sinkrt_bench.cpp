@@ -20,6 +20,8 @@
 //   prefill  prefill (varlen, causal, sinks on and off) throughput in TFLOP/s, 4 * S^2 / 2 * D * Hq per
 //            sequence, on the same head shape, for the (batch, seqLen) list bench/rocm/sdpa.py also runs;
 //            every prefill kernel variant (rowTiles) with its largest difference from the mma.sync kernel.
+//   --trace  (only in a build with -DSK_PD_TRACE=1, see bench/rocm/variants.sh): per-block time
+//            stamps of the row kernel at batch 256 x 1K and 8K (entry, each tile's data ready, exit).
 // Timing: device events around each launch, after warm-up; median of the repeats.
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +326,98 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
   for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt, (void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
 }
 
+#if SK_PD_TRACE
+extern "C" int sinkrt_pd_trace_read(unsigned long long* host, int clear);  // paged_decode.hip, trace builds
+// --trace (a build with -DSK_PD_TRACE=1): batch 256, sinks on, contexts 1K and 8K: one call after
+// warm-up, timed by events, then every block's stamps of the row kernel (paged_decode_rows.h) as one
+// JSON line per block, times in ns from the earliest block entry.
+static void trace_decode(const sinkrt_device_info& info) {
+  const int batch = 256, blocksMax = 256 * 8192 / BS;
+  const size_t cacheElems = (size_t)blocksMax * BS * Hkv * D;
+  void *kc, *vc, *q, *sinks, *ws;
+  float *out, *lse;
+  int *qsl, *sl, *bt;
+  CHECK(hipMalloc(&kc, cacheElems * 2));
+  CHECK(hipMalloc(&vc, cacheElems * 2));
+  fill(kc, cacheElems, 11);
+  fill(vc, cacheElems, 12);
+  CHECK(hipMalloc(&q, batch * Hq * D * 2));
+  fill(q, batch * Hq * D, 13);
+  CHECK(hipMalloc(&out, batch * Hq * D * 4));
+  CHECK(hipMalloc(&lse, batch * Hq * 4));
+  std::vector<float> hs(Hq, 1.5f);
+  CHECK(hipMalloc(&sinks, Hq * 4));
+  CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
+  const size_t wsBytes = 1ull << 28;
+  CHECK(hipMalloc(&ws, wsBytes));
+  CHECK(hipMalloc(&qsl, (batch + 1) * 4));
+  CHECK(hipMalloc(&sl, batch * 4));
+  CHECK(hipMalloc(&bt, (size_t)blocksMax * 4));
+  std::vector<int> perm(blocksMax);
+  for (int i = 0; i < blocksMax; i++) perm[i] = i;
+  std::mt19937 rng(7);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<unsigned long long> tr(1 << 20);
+  for (int ctx : {1024, 8192}) {
+    const int mbps = ctx / BS;
+    // One call reads batch x ctx tokens; 8K uses the whole cache, 1K an eighth of it per call
+    // (the warm-up calls read other eighths, so the traced call's bytes are not in the L2).
+    const int rot = 8192 / ctx;
+    CHECK(hipMemcpy(bt, perm.data(), (size_t)blocksMax * 4, hipMemcpyHostToDevice));
+    std::vector<int> hq(batch + 1), hl(batch, ctx);
+    for (int i = 0; i <= batch; i++) hq[i] = i;
+    CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
+    CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
+    sinkrt_paged_args a{};
+    a.kernel = SINKRT_KERNEL_MMA;
+    a.dtype = SINKRT_BF16;
+    a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
+    a.scale = 0.125f; a.sinks = (const float*)sinks;
+    a.query = q; a.keyCache = kc; a.valueCache = vc; a.output = out; a.lse = lse;
+    a.queryStartLoc = qsl; a.seqLens = sl; a.blockTable = bt; a.maxBlocksPerSeq = mbps;
+    a.numSeqs = batch; a.maxQueryLen = 1; a.maxKeys = ctx;
+    a.computeUnits = info.computeUnits; a.workspace = ws; a.workspaceBytes = wsBytes;
+    // The same bytes gathered as whole token rows without the attention (gather_kv, row mode): the
+    // access pattern's ceiling at this size, by events, as one call.
+    {
+      const double bytes = (double)batch * ctx * Hkv * D * 2 * 2;
+      const float gms = median_ms(2, 10, [&](int i) {
+        hipLaunchKernelGGL(gather_kv, dim3(batch * 32 * 32 / 256), dim3(256), 0, (hipStream_t)0, (const uint4*)kc, (const uint4*)vc,
+                           bt + (size_t)(i % rot) * batch * mbps, ctx, mbps, 1, (unsigned*)ws);
+      });
+      CHECK(hipGetLastError());
+      printf("{\"kind\":\"traceGather\",\"context\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n", ctx, gms, bytes / (gms * 1e-3) / 1e12);
+    }
+    for (int rep = 0; rep < 3; rep++) {
+      float ms = 0;
+      for (int i = 0; i < 4; i++) {
+        a.blockTable = bt + (size_t)((rep * 4 + i) % rot) * batch * mbps;
+        if (i == 3 && sinkrt_pd_trace_read(nullptr, 1) < 0) { fprintf(stderr, "trace clear failed\n"); exit(1); }
+        ms = median_ms(0, 1, [&](int) { SK(sinkrt_paged_attention(&a)); });
+      }
+      const int stride = sinkrt_pd_trace_read(tr.data(), 0);
+      if (stride < 0) { fprintf(stderr, "trace read failed\n"); exit(1); }
+      const int blocks = 2 * info.computeUnits < batch ? 2 * info.computeUnits : batch;
+      unsigned long long t0 = ~0ull;
+      for (int b = 0; b < blocks; b++) if (tr[b * stride + 1] && tr[b * stride + 1] < t0) t0 = tr[b * stride + 1];
+      const double bytes = (double)batch * ctx * Hkv * D * 2 * 2;
+      printf("{\"kind\":\"traceCall\",\"context\":%d,\"rep\":%d,\"variant\":\"%s\",\"ms\":%.5f,\"tbps\":%.4f}\n", ctx, rep,
+             variant_name(sinkrt_paged_decode_variant(&a)), ms, bytes / (ms * 1e-3) / 1e12);
+      for (int b = 0; b < blocks; b++) {
+        const unsigned long long* r = &tr[(size_t)b * stride];
+        const int n = (int)std::min<unsigned long long>(r[3], (unsigned long long)(stride - 4));
+        printf("{\"kind\":\"trace\",\"context\":%d,\"rep\":%d,\"block\":%d,\"sm\":%llu,\"entry\":%lld,\"exit\":%lld,\"tiles\":%llu,\"ready\":[", ctx, rep, b,
+               r[0], (long long)(r[1] - t0), (long long)(r[2] - t0), r[3]);
+        for (int i = 0; i < n; i++) printf("%s%lld", i ? "," : "", (long long)(r[4 + i] - t0));
+        printf("]}\n");
+      }
+      fflush(stdout);
+    }
+  }
+  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt}) CHECK(hipFree(p));
+}
+#endif
+
 // rowTiles selects the prefill kernel (sinkrt_prefill in prefill.hip): 0 default, 1 mma.sync one
 // 16-row tile per warp (the default before wgmma), 2 two tiles, 3..5 wgmma variants (sm_90 only).
 // Every variant's output and lse are compared with rowTiles 1 (sinks on) in the same run: "maxDiff".
@@ -458,6 +552,9 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--only-decode")) copy = prefill = false;
     else if (!strcmp(argv[i], "--only-prefill")) copy = decode = false;
     else if (!strcmp(argv[i], "--prefill-diag") && i + 1 < argc) { prefill_diag(argv[++i]); return 0; }
+#if SK_PD_TRACE
+    else if (!strcmp(argv[i], "--trace")) { trace_decode(info); return 0; }
+#endif
   }
   if (copy) bench_copy();
   if (copy) bench_read(info);

@@ -656,3 +656,24 @@ int paged_decode_mma_launch(const sinkrt_paged_args* a, const PagedPlan& pl, con
 
 // Which matrix-unit decode kernel these args run: 0 block, 1 stream, 2 rows (the bench reports it).
 extern "C" int sinkrt_paged_decode_variant(const sinkrt_paged_args* a) { return sinkrt::decode_kind(a); }
+
+#if SK_PD_TRACE
+// Trace builds (SK_PD_TRACE=1, the bench on NVIDIA only): clears or copies out the row kernel's
+// stamps (kRowTraceBlocks x kRowTraceStride u64, layout in paged_decode_rows.h). Returns the stride.
+extern "C" int sinkrt_pd_trace_read(unsigned long long* host, int clear) {
+#if defined(SINKRT_NVIDIA)
+  const size_t bytes = sizeof(sinkrt::sk_pd_trace);
+  if (clear) {
+    void* dev = nullptr;
+    if (cudaGetSymbolAddress(&dev, sinkrt::sk_pd_trace) != cudaSuccess || cudaMemset(dev, 0, bytes) != cudaSuccess) return -1;
+  } else if (cudaMemcpyFromSymbol(host, sinkrt::sk_pd_trace, bytes) != cudaSuccess) {
+    return -1;
+  }
+  return sinkrt::kRowTraceStride;
+#else
+  (void)host;
+  (void)clear;
+  return -1;
+#endif
+}
+#endif

@@ -40,6 +40,39 @@
 #define SK_PD_ROW_L2PF 1
 #endif
 
+// SK_PD_TRACE = 1 (diagnostic builds of the bench only, never the addon): thread 0 of every block
+// stamps %globaltimer (ns) at entry, after each tile's data is in shared memory (the first
+// kRowTraceTiles tiles) and at exit, into sk_pd_trace (read by sinkrt_pd_trace_read in
+// paged_decode.hip). It shows where a call's time goes that the bandwidth figure cannot: the ramp
+// before the first K/V bytes arrive, the tile cadence and the spread of the blocks' end times.
+#if !defined(SK_PD_TRACE) || !defined(SINKRT_NVIDIA)
+#undef SK_PD_TRACE
+#define SK_PD_TRACE 0
+#endif
+#if SK_PD_TRACE
+constexpr int kRowTraceBlocks = 1024, kRowTraceTiles = 128, kRowTraceStride = kRowTraceTiles + 4;
+__device__ unsigned long long sk_pd_trace[kRowTraceBlocks * kRowTraceStride];
+__device__ __forceinline__ unsigned long long sk_now() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+// Slots per block: [0] SM id, [1] entry, [2] exit, [3] tiles done, [4 + i] tile i ready.
+#define SK_ROW_TRACE(slot, value)                                                             \
+  do {                                                                                       \
+    if (threadIdx.x == 0 && blockIdx.x < kRowTraceBlocks) sk_pd_trace[blockIdx.x * kRowTraceStride + (slot)] = (value); \
+  } while (0)
+#else
+#define SK_ROW_TRACE(slot, value) \
+  do {                            \
+  } while (0)
+#endif
+
+// SK_PD_ROW_EARLYPF = 1: the first unit's block-table line is prefetched into the L2 at entry.
+#ifndef SK_PD_ROW_EARLYPF
+#define SK_PD_ROW_EARLYPF 0
+#endif
+
 constexpr int kRowMaxKvHeads = 8;
 constexpr int kRowMaxThreads = 32 * kRowMaxKvHeads;
 
@@ -86,8 +119,26 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
   const size_t tokenStride = (size_t)Hkv * D;
   const int bmask = p.blockSize - 1;
   const long nBlocks = gridDim.x;
+#if SK_PD_TRACE
+  unsigned smid;
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+  SK_ROW_TRACE(0, smid);
+  SK_ROW_TRACE(1, sk_now());
+  int traced = 0;
+#endif
 #if SK_PD_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::);
+#endif
+#if SK_PD_ROW_EARLYPF && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  // The first unit's block-table line into the L2 while its metadata is still on the way (its key
+  // range is not known yet: the line where the segment starts without a window).
+  if (tid == 0 && blockIdx.x < numUnits) {
+    const long u = blockIdx.x;
+    const int seq = p.seqBegin + (int)(u / p.numSegments / p.numChunks);
+    const int key0 = (int)(u % p.numSegments) * p.segLen;
+    const int* e = p.blockTable + (size_t)seq * p.maxBlocksPerSeq + (key0 >> p.blockShift);
+    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(e));
+  }
 #endif
 
   // Producer (block-uniform except blk[]): the next tile to gather is keys [pkt, pkt + KW) of unit
@@ -175,6 +226,10 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
     for (int kt = un.segStart; kt < un.segEnd; kt += KW) {
       sk_copy_wait<ST - 2>();  // this thread's copies of tile kt have landed
       __syncthreads();         // everyone's have; everyone is done with the previous tile's stage
+#if SK_PD_TRACE
+      if (traced < kRowTraceTiles) SK_ROW_TRACE(4 + traced, sk_now());
+      traced++;
+#endif
       issue(stage == 0 ? ST - 1 : stage - 1);
       const sk_u16* Kb = smem + stage * stageElems + w * D;
       attend_tile<T, D, KW>(qf, Kb, Kb + KW * LD, LD, kt, un.segEnd, qpos, p, sMul, m, l, o);
@@ -184,5 +239,9 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
     write_unit_rows<D>(p, un, m, l, o);
   }
   sk_copy_wait<0>();  // no copy may still target shared memory when the block exits
+#if SK_PD_TRACE
+  SK_ROW_TRACE(3, traced);
+  SK_ROW_TRACE(2, sk_now());
+#endif
 #endif
 }
