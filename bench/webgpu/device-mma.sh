@@ -6,7 +6,7 @@
 # decode benchmark over the given configs in one process (copy shader and the default in the same run).
 #   bash bench/webgpu/device-mma.sh <commit> <configs> ['<conformance args>;<conformance args>;...']
 #   e.g. '--variant mma --only decode --opts {"mmaChunk":32}' (no spaces inside the JSON)
-#   env: LATE='<conformance args>;...' (sets run after the benchmark), SKIP_DEFAULT=1, F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T / LATE_T / BENCH_T (s)
+#   env: LATE='<conformance args>;...' (sets run after the benchmark), SKIP_DEFAULT=1, SKIP_MMA=1 (no probe / diag-mma), F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T / LATE_T / BENCH_T (s)
 # Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT (one archive).
 set -uo pipefail
 commit="${1:-unknown}"
@@ -19,10 +19,12 @@ export NODE_PATH=.device-bundle/node_modules
 R="bash .device-bundle/run.sh"
 f() { grep -v '^Warning' | grep -v '^\[run.sh\]'; }
 nvidia-smi --query-gpu=name,memory.used,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 | tee "$W/gpu.txt"
-timeout 60 $R node dist/bench/webgpu/probe-mma.js --json "$W/probe-mma.json" 2>&1 | f > "$W/probe.log"
-grep -c '"pass":true' "$W/probe.log" | sed 's/^/probe cases passing: /'; grep -v '"pass":true' "$W/probe.log" | grep '"name"' | cut -c1-400
-timeout 60 $R node dist/bench/webgpu/diag-mma.js --backend vulkan --json "$W/diag-mma.json" 2>&1 | f | tee "$W/diag.log"
-pack
+if [ "${SKIP_MMA:-0}" != 1 ]; then
+  timeout 60 $R node dist/bench/webgpu/probe-mma.js --json "$W/probe-mma.json" 2>&1 | f > "$W/probe.log"
+  grep -c '"pass":true' "$W/probe.log" | sed 's/^/probe cases passing: /'; grep -v '"pass":true' "$W/probe.log" | grep '"name"' | cut -c1-400
+  timeout 60 $R node dist/bench/webgpu/diag-mma.js --backend vulkan --json "$W/diag-mma.json" 2>&1 | f | tee "$W/diag.log"
+  pack
+fi
 conf() { # name timeout args...
   local name=$1 t=$2; shift 2
   echo "=== $name $*" >> "$W/conformance.log"
