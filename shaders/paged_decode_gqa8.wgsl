@@ -25,21 +25,8 @@
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
-// Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, GH, NSG = 8 / GH, WGS = NSG * SG,
-// PV4 = GH / 4, HL = L / GH, O1 = L / 2, O2 = L / 4, O3 = L / 8, R1 = GH / 2, R2 = GH / 4, R3 = GH / 8,
-// OS = L / (2 * GH) (floor), QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), PSHUF (0 / 1).
-// Split heads (GH = 4, backend option gqa8HeadsPerSubgroup; GH = 8 is the one-subgroup kernel above):
-//   a workgroup of NSG = 2 subgroups per (segment, KV head, seq); subgroup s = lii / SG handles the q
-//   heads [4s, 4s + 4) of the KV head. Both subgroups load the same K/V rows (the second load should
-//   hit L1/L2), but each lane holds q and acc of 4 heads only (GH * CPL vec4 each, half the registers),
-//   so about twice the warps fit per SM and the grid has twice the warps to hide load latency with.
-//   The QK reduce-scatter covers GH heads: log2(GH) halving levels (R1, R2, R3 partials; R3 = 0 for
-//   GH = 4), then plain sums over the HL lanes per head. p and alpha go through workgroup memory at
-//   the slots of the subgroup's heads (global head = 4s + local), so one barrier serves both. Partials
-//   keep their layout (head = kvh * 8 + GH * s + h): paged_decode_reduce is unchanged.
-// PSHUF (backend option gqa8ShuffleP, any GH): p and alpha reach the PV lanes by subgroupShuffle from
-//   the lane that holds them (GH shuffles per step, GH per tile) instead of workgroup memory: no
-//   barrier per tile, so the subgroups of a workgroup never wait for each other after the q load.
+// Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
+// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name).
 // HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
 // and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
 // the f32 accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of
@@ -54,13 +41,6 @@ var<workgroup> al: array<vec4<f32>, 2>;
 //#if HPV
 var<workgroup> ph: array<vec4<f16>, 2u * TT>;
 //#endif
-
-// PSHUF: the value v of the lane holding local heads 4g..4g+3 (lanes tk * L + head * HL) of this
-// lane's token slot, as one vec4 (p of a token, or alpha: equal on every token slot).
-fn from_head_lanes(v: f32, tk: u32, g: u32) -> vec4<f32> {
-  let b = tk * L + 4u * g * HL;
-  return vec4<f32>(subgroupShuffle(v, b), subgroupShuffle(v, b + HL), subgroupShuffle(v, b + 2u * HL), subgroupShuffle(v, b + 3u * HL));
-}
 
 //#include online_softmax
 
@@ -95,12 +75,8 @@ fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
 //#endif
 }
 
-@compute @workgroup_size(WGS)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lii: u32) {
-  // Subgroup sgi of the workgroup (always 0 when NSG = 1: the modulo folds) and its first q head.
-  let lane = lii % SG;
-  let sgi = (lii / SG) % NSG;
-  let hb = sgi * GH;
+@compute @workgroup_size(SG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let seg = wid.x;
   let kvh = wid.y;
   let seq = wid.z;
@@ -111,42 +87,40 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t0 = min(seg * p.segTiles, numTiles);
   let t1 = min(t0 + p.segTiles, numTiles);
 
-  for (var i = lii; i < 8u * D4; i += WGS) {
+  for (var i = lane; i < 8u * D4; i += SG) {
     qs[i] = query[(qtok * p.numQueryHeads + kvh * 8u + i / D4) * D4 + i % D4] * p.scale;
   }
   workgroupBarrier();
   let cl = lane % L;
   let tk = lane / L;
   let myHead = cl / HL;
-  let gh = hb + myHead; // head of the KV head's 8 (slot in ps / al)
   let writer = cl % HL == 0u;
 //#if QSHARED
 //#else
-  var q: array<vec4<f32>, GH * CPL>;
-//#unroll h GH
+  var q: array<vec4<f32>, 8u * CPL>;
+//#unroll h 8
 //#unroll k CPL
-  q[$h * CPL + $k] = qs[(hb + $h) * D4 + cl * CPL + $k];
+  q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
 //#end
 //#end
 //#endif
 //#if HQK
   // HQK: q * scale as f16 for the packed-half QK.
-  var qh: array<vec4<f16>, GH * CPL>;
-//#unroll h GH
+  var qh: array<vec4<f16>, 8u * CPL>;
+//#unroll h 8
 //#unroll k CPL
-  qh[$h * CPL + $k] = vec4<f16>(qs[(hb + $h) * D4 + cl * CPL + $k]);
+  qh[$h * CPL + $k] = vec4<f16>(qs[$h * D4 + cl * CPL + $k]);
 //#end
 //#end
 //#endif
-  var acc: array<vec4<f32>, GH * CPL>;
+  var acc: array<vec4<f32>, 8u * CPL>;
   var m_run = NEG;
   var lsum = 0.0;
   var offs: array<i32, STEPS>;
   var kr: array<KR, STEPS * CPL>;
   var vr: array<KR, STEPS * CPL>;
   var sc: array<f32, STEPS>;
-  var d: array<f32, GH>;
-  var pr: array<f32, STEPS>;
+  var d: array<f32, 8>;
 
   for (var tile = t0; tile < t1; tile++) {
     // 1. Issue every K and V load of the tile.
@@ -166,7 +140,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#if HQK
     // HQK: half-precision products and partial sums over the lane's CPL vec4 (packed f16 FMAs,
     // no K conversion), one conversion per head; the sums over lanes stay f32.
-//#unroll h GH
+//#unroll h 8
     {
       var t = vec4<f16>(0.0);
 //#unroll k CPL
@@ -181,30 +155,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // else the per-head vec4 accumulation and a final sum. q per QSHARED in both.
     if (HQK == 1u) {
     } else if (QKDOT == 1u) {
-//#unroll h GH
+//#unroll h 8
       d[$h] = 0.0;
 //#end
 //#unroll k CPL
       {
         let kf = kr_use(kr[$j * CPL + $k]);
 //#if QSHARED
-//#unroll h GH
-        d[$h] += dot(qs[(hb + $h) * D4 + cl * CPL + $k], kf);
+//#unroll h 8
+        d[$h] += dot(qs[$h * D4 + cl * CPL + $k], kf);
 //#end
 //#else
-//#unroll h GH
+//#unroll h 8
         d[$h] += dot(q[$h * CPL + $k], kf);
 //#end
 //#endif
       }
 //#end
     } else {
-//#unroll h GH
+//#unroll h 8
     {
       var a = vec4<f32>(0.0);
 //#unroll k CPL
 //#if QSHARED
-      a += qs[(hb + $h) * D4 + cl * CPL + $k] * kr_use(kr[$j * CPL + $k]);
+      a += qs[$h * D4 + cl * CPL + $k] * kr_use(kr[$j * CPL + $k]);
 //#else
       a += q[$h * CPL + $k] * kr_use(kr[$j * CPL + $k]);
 //#endif
@@ -214,20 +188,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     }
     {
-      // log2(GH) halving levels (R3 = 0 skips the third for GH = 4), then sums over HL lanes.
       let up1 = (cl & O1) != 0u;
-//#unroll i R1
-      d[$i] = select(d[$i], d[$i + R1], up1) + subgroupShuffleXor(select(d[$i + R1], d[$i], up1), O1);
+//#unroll i 4
+      d[$i] = select(d[$i], d[$i + 4u], up1) + subgroupShuffleXor(select(d[$i + 4u], d[$i], up1), O1);
 //#end
       let up2 = (cl & O2) != 0u;
-//#unroll i R2
-      d[$i] = select(d[$i], d[$i + R2], up2) + subgroupShuffleXor(select(d[$i + R2], d[$i], up2), O2);
+//#unroll i 2
+      d[$i] = select(d[$i], d[$i + 2u], up2) + subgroupShuffleXor(select(d[$i + 2u], d[$i], up2), O2);
 //#end
       let up3 = (cl & O3) != 0u;
-//#unroll i R3
-      d[$i] = select(d[$i], d[$i + R3], up3) + subgroupShuffleXor(select(d[$i + R3], d[$i], up3), O3);
-//#end
-      for (var o = OS; o > 0u; o >>= 1u) {
+      d[0] = select(d[0], d[1], up3) + subgroupShuffleXor(select(d[1], d[0], up3), O3);
+      for (var o = O3 / 2u; o > 0u; o >>= 1u) {
         d[0] += subgroupShuffleXor(d[0], o);
       }
       sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
@@ -249,125 +220,110 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       let pj = prob(sc[$j], m_new);
       lsum += pj;
-      pr[$j] = pj;
-      if (writer && PSHUF == 0u) {
+      if (writer) {
 //#if HPV
-        ph[($j * NPW + tk) * 2u + gh / 4u][gh % 4u] = f16(pj);
+        ph[($j * NPW + tk) * 2u + myHead / 4u][myHead % 4u] = f16(pj);
 //#else
-        ps[($j * NPW + tk) * 2u + gh / 4u][gh % 4u] = pj;
+        ps[($j * NPW + tk) * 2u + myHead / 4u][myHead % 4u] = pj;
 //#endif
       }
     }
 //#end
-    if (PSHUF == 0u) {
-      if (writer && tk == 0u) {
-        al[gh / 4u][gh % 4u] = alpha;
-      }
-      workgroupBarrier();
+    if (writer && tk == 0u) {
+      al[myHead / 4u][myHead % 4u] = alpha;
     }
+    workgroupBarrier();
     // 4. PV for the 8 heads on this lane's columns.
 //#if HPV
     // HPV: the tile's sum of p * v in f16 (packed FMAs on the staged f16 rows, p as f16), then
     // acc = acc * alpha + tile sum in f32 once per tile.
-    var a16: array<vec4<f16>, GH * CPL>;
-//#unroll i GH
+    var a16: array<vec4<f16>, 8u * CPL>;
+//#unroll i 8
 //#unroll k CPL
     a16[$i * CPL + $k] = vec4<f16>(0.0);
 //#end
 //#end
 //#unroll j STEPS
-//#unroll g PV4
     {
-      var pg: vec4<f16>;
-      if (PSHUF == 1u) {
-        pg = vec4<f16>(from_head_lanes(pr[$j], tk, $g));
-      } else {
-        pg = ph[($j * NPW + tk) * 2u + hb / 4u + $g];
-      }
+      let pa = ph[($j * NPW + tk) * 2u];
+      let pb = ph[($j * NPW + tk) * 2u + 1u];
 //#unroll k CPL
       {
         let v = vr[$j * CPL + $k];
-        a16[(4u * $g + 0u) * CPL + $k] += pg.x * v;
-        a16[(4u * $g + 1u) * CPL + $k] += pg.y * v;
-        a16[(4u * $g + 2u) * CPL + $k] += pg.z * v;
-        a16[(4u * $g + 3u) * CPL + $k] += pg.w * v;
+        a16[0u * CPL + $k] += pa.x * v;
+        a16[1u * CPL + $k] += pa.y * v;
+        a16[2u * CPL + $k] += pa.z * v;
+        a16[3u * CPL + $k] += pa.w * v;
+        a16[4u * CPL + $k] += pb.x * v;
+        a16[5u * CPL + $k] += pb.y * v;
+        a16[6u * CPL + $k] += pb.z * v;
+        a16[7u * CPL + $k] += pb.w * v;
       }
 //#end
     }
 //#end
-//#end
-//#unroll g PV4
     {
-      var b: vec4<f32>;
-      if (PSHUF == 1u) {
-        b = from_head_lanes(alpha, tk, $g);
-      } else {
-        b = al[hb / 4u + $g];
-      }
+      let b0 = al[0];
+      let b1 = al[1];
 //#unroll k CPL
-      acc[(4u * $g + 0u) * CPL + $k] = acc[(4u * $g + 0u) * CPL + $k] * b.x + vec4<f32>(a16[(4u * $g + 0u) * CPL + $k]);
-      acc[(4u * $g + 1u) * CPL + $k] = acc[(4u * $g + 1u) * CPL + $k] * b.y + vec4<f32>(a16[(4u * $g + 1u) * CPL + $k]);
-      acc[(4u * $g + 2u) * CPL + $k] = acc[(4u * $g + 2u) * CPL + $k] * b.z + vec4<f32>(a16[(4u * $g + 2u) * CPL + $k]);
-      acc[(4u * $g + 3u) * CPL + $k] = acc[(4u * $g + 3u) * CPL + $k] * b.w + vec4<f32>(a16[(4u * $g + 3u) * CPL + $k]);
+      acc[0u * CPL + $k] = acc[0u * CPL + $k] * b0.x + vec4<f32>(a16[0u * CPL + $k]);
+      acc[1u * CPL + $k] = acc[1u * CPL + $k] * b0.y + vec4<f32>(a16[1u * CPL + $k]);
+      acc[2u * CPL + $k] = acc[2u * CPL + $k] * b0.z + vec4<f32>(a16[2u * CPL + $k]);
+      acc[3u * CPL + $k] = acc[3u * CPL + $k] * b0.w + vec4<f32>(a16[3u * CPL + $k]);
+      acc[4u * CPL + $k] = acc[4u * CPL + $k] * b1.x + vec4<f32>(a16[4u * CPL + $k]);
+      acc[5u * CPL + $k] = acc[5u * CPL + $k] * b1.y + vec4<f32>(a16[5u * CPL + $k]);
+      acc[6u * CPL + $k] = acc[6u * CPL + $k] * b1.z + vec4<f32>(a16[6u * CPL + $k]);
+      acc[7u * CPL + $k] = acc[7u * CPL + $k] * b1.w + vec4<f32>(a16[7u * CPL + $k]);
 //#end
     }
-//#end
 //#else
-//#unroll g PV4
-    {
-      var a: vec4<f32>;
-      if (PSHUF == 1u) {
-        a = from_head_lanes(alpha, tk, $g);
-      } else {
-        a = al[hb / 4u + $g];
-      }
+    let a0 = al[0];
+    let a1 = al[1];
 //#unroll k CPL
-      acc[(4u * $g + 0u) * CPL + $k] *= a.x;
-      acc[(4u * $g + 1u) * CPL + $k] *= a.y;
-      acc[(4u * $g + 2u) * CPL + $k] *= a.z;
-      acc[(4u * $g + 3u) * CPL + $k] *= a.w;
-//#end
-    }
+    acc[0u * CPL + $k] *= a0.x;
+    acc[1u * CPL + $k] *= a0.y;
+    acc[2u * CPL + $k] *= a0.z;
+    acc[3u * CPL + $k] *= a0.w;
+    acc[4u * CPL + $k] *= a1.x;
+    acc[5u * CPL + $k] *= a1.y;
+    acc[6u * CPL + $k] *= a1.z;
+    acc[7u * CPL + $k] *= a1.w;
 //#end
 //#unroll j STEPS
-//#unroll g PV4
     {
-      var pg: vec4<f32>;
-      if (PSHUF == 1u) {
-        pg = from_head_lanes(pr[$j], tk, $g);
-      } else {
-        pg = ps[($j * NPW + tk) * 2u + hb / 4u + $g];
-      }
+      let pa = ps[($j * NPW + tk) * 2u];
+      let pb = ps[($j * NPW + tk) * 2u + 1u];
 //#unroll k CPL
       {
         let v = kr_use(vr[$j * CPL + $k]);
-        acc[(4u * $g + 0u) * CPL + $k] += pg.x * v;
-        acc[(4u * $g + 1u) * CPL + $k] += pg.y * v;
-        acc[(4u * $g + 2u) * CPL + $k] += pg.z * v;
-        acc[(4u * $g + 3u) * CPL + $k] += pg.w * v;
+        acc[0u * CPL + $k] += pa.x * v;
+        acc[1u * CPL + $k] += pa.y * v;
+        acc[2u * CPL + $k] += pa.z * v;
+        acc[3u * CPL + $k] += pa.w * v;
+        acc[4u * CPL + $k] += pb.x * v;
+        acc[5u * CPL + $k] += pb.y * v;
+        acc[6u * CPL + $k] += pb.z * v;
+        acc[7u * CPL + $k] += pb.w * v;
       }
 //#end
     }
 //#end
-//#end
 //#endif
-    if (PSHUF == 0u) {
-      workgroupBarrier();
-    }
+    workgroupBarrier();
   }
 
   // Sum the token slots: acc per column, lsum per head (HL lanes hold the same head's copy).
   for (var o = L; o < SG; o <<= 1u) {
-//#unroll i GH
+//#unroll i 8
 //#unroll k CPL
     acc[$i * CPL + $k] += subgroupShuffleXor(acc[$i * CPL + $k], o);
 //#end
 //#end
     lsum += subgroupShuffleXor(lsum, o);
   }
-  let base = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u + hb;
+  let base = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u;
   if (tk == 0u) {
-//#unroll h GH
+//#unroll h 8
 //#unroll k CPL
     partialO[(base + $h) * D4 + cl * CPL + $k] = acc[$h * CPL + $k];
 //#end

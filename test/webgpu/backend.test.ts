@@ -7,10 +7,9 @@ import { SinkrtError } from '../../src/backends/types.js';
 import { checkSources, compose, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/backends/webgpu/half.js';
 import { loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
-import { gqa8HeadConstants } from '../../src/backends/webgpu/step.js';
 import { buildCase } from '../helpers/cases.js';
 import { runCase } from '../helpers/run-case.js';
-import { BATCH_SHAPES, shapeByName } from '../helpers/shapes.js';
+import { shapeByName } from '../helpers/shapes.js';
 import { createNodeBackend, probeAdapter } from './adapter.js';
 
 const probe = await probeAdapter();
@@ -37,18 +36,10 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(packed).not.toContain('enable f16');
     expect(packed).toContain('unpack2x16float');
     // //#unroll: literal indices on GPUs, a loop when rolled.
-    const c = { ...gqa8HeadConstants(32, 8, 8), D4: 16, CPL: 2, NPW: 4, STEPS: 4, TT: 16, QKDOT: 0, HQK: 0, PSHUF: 0 };
+    const c = { SG: 32, D4: 16, L: 8, CPL: 2, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1 };
     const unrolled = compose(src, 'paged_decode_gqa8', { f16: false, flags: { SUBGROUPS: true }, constants: c });
     expect(unrolled).toContain('q[7u * CPL + 1u]');
     expect(unrolled).not.toContain('$');
-    // Split heads: 2 subgroups of 32 per workgroup, 4 heads of q per lane, two halving levels only.
-    const split = compose(src, 'paged_decode_gqa8', { f16: true, flags: { SUBGROUPS: true, LATECVT: true }, constants: { ...c, ...gqa8HeadConstants(32, 8, 4) } });
-    expect(split).toContain('const WGS: u32 = 64u;');
-    expect(split).toContain('q[3u * CPL + 1u]');
-    expect(split).not.toContain('q[4u * CPL');
-    expect(split).not.toContain('$');
-    expect(gqa8HeadConstants(32, 16, 4)).toMatchObject({ HL: 4, R1: 2, R2: 1, R3: 0, OS: 2, PV4: 1, NSG: 2 });
-    expect(gqa8HeadConstants(32, 8, 8)).toMatchObject({ HL: 1, R1: 4, R2: 2, R3: 1, OS: 0, PV4: 2, NSG: 1 });
     const rolled = compose(src, 'paged_decode_gqa8', { f16: false, rolled: true, flags: { SUBGROUPS: true }, constants: c });
     expect(rolled).toContain('for (var h_i = 0u; h_i < 8u; h_i++)');
     expect(() => checkSources({ ...src, unified_attention: '' })).toThrow(/unified_attention\.wgsl/);
@@ -231,33 +222,6 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
     } finally {
       await hqk.close();
     }
-  });
-
-  // Option coverage of the gqa8 layouts the defaults do not run: split heads (4 q heads per subgroup,
-  // 2 subgroups per workgroup) with p / alpha through workgroup memory and by subgroup shuffles, and
-  // the shuffles with 8 heads per subgroup. Every decode shape of the table, f16 (f32 when the adapter
-  // lacks shader-f16); the GQA-8 ones run gqa8, the others check that the options leave them alone.
-  for (const opts of [{ gqa8HeadsPerSubgroup: 4 as const }, { gqa8HeadsPerSubgroup: 4 as const, gqa8ShuffleP: true }, { gqa8ShuffleP: true }]) {
-    it(`gqa8 ${JSON.stringify(opts)} passes the decode shapes`, async (ctx) => {
-      const b = await createNodeBackend(opts); // 'auto': gqa8 for the GQA-8 shapes
-      try {
-        if (b.subgroupSize < 8) ctx.skip(); // adapter without a fixed subgroup size >= 8
-        const dtype = probe.f16 ? 'f16' : 'f32';
-        let gqa8Runs = 0;
-        for (const shape of BATCH_SHAPES.filter((s) => s.name.startsWith('decode-'))) {
-          const r = await runCase(b, shape, dtype);
-          expect(r.problems, `${shape.name} ${dtype}`).toEqual([]);
-          if (shape.numQueryHeads === 8 * shape.numKvHeads && r.selection?.decode.kernel === 'paged_decode') gqa8Runs++;
-        }
-        expect(gqa8Runs).toBeGreaterThanOrEqual(5);
-      } finally {
-        await b.close();
-      }
-    });
-  }
-
-  it('refuses gqa8HeadsPerSubgroup other than 4 or 8, naming the option', async () => {
-    await expect(createNodeBackend({ gqa8HeadsPerSubgroup: 2 as unknown as 4 })).rejects.toThrow(/options.gqa8HeadsPerSubgroup = 2 must be 4 or 8/);
   });
 
   it('reports a lost device as a rejected promise, never a hang', async () => {

@@ -61,14 +61,6 @@ export interface WebGpuBackendOptions {
    * per-tile sums are f16 accumulation, which the backend's contract rules out by default.
    */
   gqa8HalfPV?: boolean;
-  /**
-   * gqa8: q heads per subgroup, 8 (default: one subgroup per workgroup holds the 8 heads of its KV
-   * head) or 4 (split heads: two subgroups per workgroup load the same K/V rows, each holds q and acc
-   * of 4 heads, half the registers per lane). Measured in bench/webgpu/NOTES.md (split heads).
-   */
-  gqa8HeadsPerSubgroup?: 4 | 8;
-  /** gqa8: p and alpha exchanged by subgroup shuffles instead of workgroup memory, no barrier per key tile (default false). */
-  gqa8ShuffleP?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
   decodeReduce?: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled; default: true on software adapters (lavapipe, SwiftShader), whose
@@ -139,9 +131,6 @@ export class WebGpuBackend implements AttentionBackend {
     if (lim.maxComputeInvocationsPerWorkgroup < 256) {
       throw new SinkrtError('E_ADAPTER', `device limit maxComputeInvocationsPerWorkgroup = ${lim.maxComputeInvocationsPerWorkgroup} is below 256`);
     }
-    if (opts.gqa8HeadsPerSubgroup !== undefined && opts.gqa8HeadsPerSubgroup !== 4 && opts.gqa8HeadsPerSubgroup !== 8) {
-      throw new SinkrtError('E_OPTIONS', `options.gqa8HeadsPerSubgroup = ${String(opts.gqa8HeadsPerSubgroup)} must be 4 or 8`);
-    }
     this.f16 = device.features.has('shader-f16');
     const info = (device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
     const sgOk = opts.useSubgroups !== false && device.features.has('subgroups' as GPUFeatureName);
@@ -184,8 +173,6 @@ export class WebGpuBackend implements AttentionBackend {
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,
-      gqa8HeadsPerSubgroup: opts.gqa8HeadsPerSubgroup ?? 8,
-      gqa8ShuffleP: opts.gqa8ShuffleP ?? false,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

@@ -50,9 +50,6 @@ export interface StepContext {
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
-  /** gqa8: q heads per subgroup (8, or 4 = split heads over 2 subgroups per workgroup: GH) and p / alpha by shuffles (PSHUF). */
-  gqa8HeadsPerSubgroup: 4 | 8;
-  gqa8ShuffleP: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
@@ -149,20 +146,6 @@ async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: bo
       throw first;
     }
   }
-}
-
-/**
- * Head split constants of paged_decode_gqa8 for SG-lane subgroups, L column lanes per row and GH q
- * heads per subgroup (8 / GH subgroups per workgroup; L >= 8 >= GH): the reduce-scatter's halving
- * offsets (O1..O3), partials moved per level (R1..R3, 0 = level skipped), the first plain-sum offset
- * OS and the lanes per head HL.
- */
-export function gqa8HeadConstants(SG: number, L: number, GH: 4 | 8): Record<string, number> {
-  const NSG = 8 / GH;
-  return {
-    SG, L, GH, NSG, WGS: SG * NSG, PV4: GH / 4, HL: L / GH, O1: L / 2, O2: L / 4, O3: L / 8,
-    R1: GH / 2, R2: GH / 4, R3: Math.floor(GH / 8), OS: Math.floor(L / (2 * GH)),
-  };
 }
 
 function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConfig, NPW: number, ctx: StepContext): number {
@@ -268,11 +251,10 @@ export async function prepareStep(
       const halfOk = cache.f16 && !ctx.packedF16 && ctx.gqa8LateConvert;
       const HQK = halfOk && ctx.gqa8HalfQK;
       const HPV = halfOk && ctx.gqa8HalfPV;
-      const GH = ctx.gqa8HeadsPerSubgroup;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
         flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, QSHARED: ctx.gqa8SharedQ ?? !cache.f16, HQK, HPV },
-        constants: { ...gqa8HeadConstants(SG, L, GH), D4, CPL: D4 / L, NPW, STEPS, TT: tileTokens, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, PSHUF: ctx.gqa8ShuffleP ? 1 : 0 },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0 },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
