@@ -7,13 +7,13 @@
 // last ~15% of each call ran with fewer and fewer blocks reading. Here blocks that finish early
 // take tiles of sequences still running, and the sequence is merged from its pieces at the end.
 //
-// Work: block b owns sequences b, b + grid, ... It takes the first CH tiles (16 keys each) of an own
+// Work: block b owns sequences b, b + grid, ... It takes the first CH0 tiles (16 keys each) of an own
 // sequence without asking anyone, then grants of CH more tiles from the sequence's counter. With
 // nothing left of its own, it steals: wave 0 looks at every sequence's counter and takes CHT tiles
 // of the one with the most tiles not yet granted (compare-and-swap, which also gives it a partial
 // slot), then asks that counter for more as the owner does.
 // Counters (workspace, zeroed by the host before each launch), per sequence z:
-//   cnt[2z]     = (thieves << 24) | tiles granted beyond the owner's first CH
+//   cnt[2z]     = (thieves << 24) | tiles granted beyond the owner's first CH0
 //   cnt[2z + 1] = tiles finished by participants that wrote a partial
 // Results: a block that did all of a sequence's tiles alone (the owner, not stolen from) writes the
 // output straight from registers, sink included, as the row kernel does. Otherwise each participant
@@ -24,16 +24,24 @@
 // Pipeline (as the row kernel: ST stages, one barrier per tile): every stage carries a descriptor
 // (sequence, first key, slot) the consumer reads after the barrier, so the producer's order may be
 // dynamic. Grant requests of thread 0 are issued one grant ahead and published through shared memory
-// at the top of the next iteration (two buffers by parity), so their latency hides behind a tile.
+// (two buffers by parity) only before the issue that ends the current grant, so their latency hides
+// behind the grant's tiles.
 #pragma once
 
 #ifndef SK_PD_STEAL
 #define SK_PD_STEAL 1
 #endif
 
-constexpr int kStealSlots = 16;      // partials per sequence: the owner's and up to 15 thieves'
-constexpr int kStealOwnerTiles = 4;  // CH: tiles per grant of an owner
-constexpr int kStealTiles = 2;       // CHT: tiles per grant of a thief
+#ifndef SK_PD_STEAL_CH
+#define SK_PD_STEAL_CH 2
+#endif
+#ifndef SK_PD_STEAL_CHT
+#define SK_PD_STEAL_CHT 1
+#endif
+constexpr int kStealSlots = 16;                   // partials per sequence: the owner's and up to 15 thieves'
+constexpr int kStealFirstTiles = 4;              // CH0: an owner's first tiles, taken without asking
+constexpr int kStealOwnerTiles = SK_PD_STEAL_CH;  // CH: tiles per grant of an owner
+constexpr int kStealTiles = SK_PD_STEAL_CHT;      // CHT: tiles per grant of a thief
 
 #if SINKRT_HAS_MMA && defined(SINKRT_NVIDIA)
 // Merges the partial slots [0, np) of one sequence for wave w's KV head (un.kvh) and writes the
@@ -85,7 +93,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
   using namespace skmma;
   constexpr int KW = keys_per_wave(D);
   constexpr int ST = SK_PD_ROW_STAGES;
-  constexpr int CH = kStealOwnerTiles, CHT = kStealTiles;
+  constexpr int CH0 = kStealFirstTiles, CH = kStealOwnerTiles, CHT = kStealTiles;
   static_assert(ST >= 2, "the pipeline needs two stages at least");
   extern __shared__ __align__(16) sk_u16 smem[];
   __shared__ int sDesc[ST][3];   // stage -> sequence (-1: none), first key, slot
@@ -155,7 +163,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
         }
 #pragma unroll
         for (int k = 0; k < 4; k++) {
-          const int rem = nT[k] - CH - (int)(c[k] & 0xffffffu);
+          const int rem = nT[k] - CH0 - (int)(c[k] & 0xffffffu);
           if ((int)(c[k] >> 24) + 1 < S && rem > bestRem) {
             bestRem = rem;
             bestZ = base + lane + 32 * k;
@@ -178,7 +186,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
           const int nT = (rr.hi - rr.lo + KW - 1) / KW;
           unsigned c = __ldcg(cnt + 2 * bestZ);
           for (;;) {
-            const int next = CH + (int)(c & 0xffffffu), np = (int)(c >> 24);
+            const int next = CH0 + (int)(c & 0xffffffu), np = (int)(c >> 24);
             if (next >= nT || np + 1 >= S) break;
             const unsigned old = atomicCAS(cnt + 2 * bestZ, c, c + (1u << 24) + CHT);
             if (old == c) {
@@ -207,7 +215,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
       if (pz >= 0 && pAsked) {
         const unsigned c = sGrant[par];
         par ^= 1;
-        const int t0 = CH + (int)(c & 0xffffffu), t1 = t0 + (ps == 0 ? CH : CHT);
+        const int t0 = CH0 + (int)(c & 0xffffffu), t1 = t0 + (ps == 0 ? CH : CHT);
         if (t0 < pnT) {
           pk = pun.segStart + t0 * KW;
           pke = min(pun.segEnd, pun.segStart + t1 * KW);
@@ -217,7 +225,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
       }
       pz = -1;
       if (home < numSeqs) {
-        enter(home, 0, 0, CH);
+        enter(home, 0, 0, CH0);
         home += gridDim.x;
       } else if (!steal()) {
         return;
@@ -245,9 +253,11 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
     sk_copy_commit();
     if (pz >= 0) advance();
   };
-  // Thread 0 publishes the outstanding grant result before the barrier that precedes its use.
+  // Thread 0 publishes the outstanding grant result before the barrier that precedes its use: the
+  // issue that ends the current grant reads it. Not earlier: under a full DRAM queue an atomic can
+  // take longer than a tile, and waiting for it holds the whole block at the barrier.
   auto publish = [&]() {
-    if (tid == 0 && pendLive) {
+    if (tid == 0 && pendLive && pk + KW >= pke) {
       sGrant[par] = pend;
       pendLive = false;
     }
@@ -257,7 +267,7 @@ __global__ void __launch_bounds__(kRowMaxThreads, 2) paged_decode_steal_kernel(P
   if (pz >= 0) g.lookup(p, p.blockTable + (size_t)pun.seq * p.maxBlocksPerSeq, pk, pke);
   for (int b = 0; b < ST - 1; b++) {
     publish();
-    __syncthreads();
+    __syncthreads();  // the published grant and (b > 0) the previous issue's switch are seen by all
     issue(b);
   }
 
