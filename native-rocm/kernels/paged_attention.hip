@@ -336,12 +336,9 @@ extern "C" int sinkrt_paged_attention(const sinkrt_paged_args* a) {
   p.scale = a->scale;
   p.softcap = a->softcap;
   p.window = a->slidingWindow;
-  const size_t slots = (size_t)a->numSeqs * a->numKvHeads * pl.numChunks * partial_slots(pl) * pl.R;
-  p.partialO = slots ? (float*)a->workspace : nullptr;
-  p.partialML = slots ? (float*)a->workspace + slots * a->headSize : nullptr;
-  p.stealSlots = pl.stealSlots;
-  p.stealTest = pl.stealTest;
-  p.stealCnt = pl.stealSlots > 0 ? (unsigned*)((float*)a->workspace + slots * (a->headSize + 2)) : nullptr;
+  const size_t partialO = need ? (size_t)a->numSeqs * a->numKvHeads * pl.numChunks * pl.numSegments * pl.R * a->headSize : 0;
+  p.partialO = (float*)a->workspace;
+  p.partialML = need ? (float*)a->workspace + partialO : nullptr;
   if (a->kernel == SINKRT_KERNEL_MMA) return paged_decode_mma_launch(a, pl, p);
   if (a->dtype == SINKRT_F16) return dispatch_head<sk_f16>(a, pl, p);
   if (a->dtype == SINKRT_BF16) return dispatch_head<sk_bf16>(a, pl, p);

@@ -21,9 +21,6 @@ struct PagedParams {
   const int* blockTable;
   float* partialO;   // [items][S][R][D]
   float* partialML;  // [items][S][R][2]
-  unsigned* stealCnt;  // row kernel's stealing mode: 2 counters per sequence (paged_decode_steal.h); else null
-  int stealSlots;      // its partial slots per sequence (S of the partials above); 0 = off
-  int stealTest;       // 1: owners stop after their first grant, so every longer sequence is merged (tests)
   int maxBlocksPerSeq, seqBegin;
   int numQueryHeads, numKvHeads, G, blockSize, blockShift;
   int numChunks, numSegments, segLen;
@@ -38,20 +35,14 @@ constexpr int kPagedThreads = 128;
 // A launch plan: rows per block, row chunks per sequence, split-KV segments and their length.
 struct PagedPlan {
   int R, numChunks, numSegments, segLen;
-  int stealSlots = 0;  // > 0: the row kernel's stealing mode, with this many partial slots per sequence
-  int stealTest = 0;   // PagedParams::stealTest
 };
 
 
-// Partials per work item a plan writes: its split-KV segments, or the stealing mode's slots (one
-// segment needs none).
-inline int partial_slots(const PagedPlan& pl) { return pl.stealSlots > 0 ? pl.stealSlots : pl.numSegments > 1 ? pl.numSegments : 0; }
-
-// Bytes of workspace a plan needs: the partials, then (stealing mode) two counters per sequence.
+// Bytes of split-KV partials a plan needs (none for one segment).
 inline size_t workspace_bytes(const sinkrt_paged_args* a, const PagedPlan& pl) {
+  if (pl.numSegments <= 1) return 0;
   const size_t items = (size_t)a->numSeqs * a->numKvHeads * pl.numChunks;
-  const size_t partials = items * partial_slots(pl) * pl.R * (a->headSize + 2) * sizeof(float);
-  return partials + (pl.stealSlots > 0 ? (size_t)a->numSeqs * 2 * sizeof(unsigned) : 0);
+  return items * pl.numSegments * pl.R * (a->headSize + 2) * sizeof(float);
 }
 
 // Segment length from a wanted segment count: at least minSeg keys, a multiple of `grain`; the real

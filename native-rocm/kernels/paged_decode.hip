@@ -348,7 +348,6 @@ size_t smem_bytes(int D) {
 
 #include "paged_decode_stream.h"
 #include "paged_decode_rows.h"
-#include "paged_decode_steal.h"
 
 #if SK_PD_HOSTCACHE
 // Current device id (the cache below is per device: function attributes and occupancy are).
@@ -412,10 +411,6 @@ int occupancy_rows(int hkv, int* blocksPerCu) {
 #endif
   SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_rows_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize,
                                (int)rows_smem_bytes(kRowMaxKvHeads, D)));
-  // The stealing form uses the same shared memory (its few static bytes aside) and launches where
-  // the row kernel would.
-  SK_CHECK(hipFuncSetAttribute((const void*)paged_decode_steal_kernel<T, D>, hipFuncAttributeMaxDynamicSharedMemorySize,
-                               (int)rows_smem_bytes(kRowMaxKvHeads, D)));
   SK_CHECK(hipOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerCu, paged_decode_rows_kernel<T, D>, 32 * hkv, rows_smem_bytes(hkv, D)));
 #if SK_PD_HOSTCACHE
   if (dev >= 0 && dev < kCachedDevices && *blocksPerCu > 0) cache[dev][hkv].store(*blocksPerCu, std::memory_order_relaxed);
@@ -454,18 +449,6 @@ int forced_kernel() {
     return -1;
   }();
   return forced;
-}
-
-// SINKRT_PD_STEAL=0|1|2 overrides SK_PD_STEAL (the row kernel's stealing mode; the bench and the
-// conformance runs measure both in one build). 2: on, with owners stopping after their first grant,
-// so that every sequence longer than one grant is stolen from and merged (conformance of the merge).
-// Read once per process.
-int steal_mode() {
-  static const int mode = [] {
-    const char* e = getenv("SINKRT_PD_STEAL");
-    return e && *e ? atoi(e) : (SK_PD_STEAL != 0 ? 1 : 0);
-  }();
-  return mode;
 }
 
 // SINKRT_PD_STREAM_MIN_ITEMS=N overrides SK_PD_STREAM_MIN_ITEMS (the bench measures the rule's
@@ -527,16 +510,9 @@ int launch_mma(const sinkrt_paged_args* a, const PagedPlan& pl, const PagedParam
       long blocks = units;
       const long resident = (long)bps * (a->computeUnits > 0 ? a->computeUnits : 1);
       if (blocks > resident) blocks = resident;
-      if (pl.stealSlots > 0) {
-        SK_CHECK(hipMemsetAsync(p.stealCnt, 0, (size_t)a->numSeqs * 2 * sizeof(unsigned), stream));
-        hipLaunchKernelGGL((paged_decode_steal_kernel<T, D>), dim3((unsigned)blocks), dim3(32 * a->numKvHeads), rows_smem_bytes(a->numKvHeads, D),
-                           stream, p, a->numSeqs);
-        SK_CHECK_LAUNCH("paged_decode_steal");
-      } else {
-        hipLaunchKernelGGL((paged_decode_rows_kernel<T, D>), dim3((unsigned)blocks), dim3(32 * a->numKvHeads), rows_smem_bytes(a->numKvHeads, D),
-                           stream, p, units);
-        SK_CHECK_LAUNCH("paged_decode_rows");
-      }
+      hipLaunchKernelGGL((paged_decode_rows_kernel<T, D>), dim3((unsigned)blocks), dim3(32 * a->numKvHeads), rows_smem_bytes(a->numKvHeads, D), stream,
+                         p, units);
+      SK_CHECK_LAUNCH("paged_decode_rows");
     } else {
       return fail("paged_decode", "row kernel needs head size 64", __FILE__, __LINE__);
     }
@@ -627,14 +603,6 @@ int paged_decode_mma_plan(const sinkrt_paged_args* a, PagedPlan* pl) {
     long want = (cus + units - 1) / units;
     if (want > most) want = most;
     split_segments(a, items, (int)(want < 1 ? 1 : want), kMinSegmentMma, grain, pl);
-#if defined(SINKRT_NVIDIA)
-    // One segment, one query token per sequence: blocks that finish early take tiles of sequences
-    // still running (paged_decode_steal.h). Sequences are limited by the counters' 24-bit tile field.
-    if (pl->numSegments == 1 && pl->numChunks == 1 && steal_mode() > 0 && maxKeys / grain < (1 << 23)) {
-      pl->stealSlots = kStealSlots;
-      pl->stealTest = steal_mode() == 2;
-    }
-#endif
     return 0;
   }
   // Slots a unit of work fills: blocks (block kernel) or waves (stream kernel).

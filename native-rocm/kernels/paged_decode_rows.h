@@ -97,61 +97,6 @@ __device__ __forceinline__ bool rows_unit(const PagedParams& p, long u, Unit& un
   un.segEnd = min(un.rr.hi, un.segStart + p.segLen);
   return true;
 }
-
-// One thread's part in gathering a tile of KW token rows of K and V (the row and stealing kernels):
-// consecutive threads on consecutive 16 bytes of a row, RPI rows per pass of the block, NL passes.
-// blk[] holds the thread's block-table entries for the tile; wave 0's first 2 KW lanes also ask the
-// L2 for row (lane % KW) of K or V SK_PD_ROW_L2PF tiles ahead (pfOff: its cache offset, -1: none).
-template <int D>
-struct RowGather {
-  static constexpr int KW = keys_per_wave(D), RPI = 256 / D, NL = KW / RPI;
-  static_assert(256 % D == 0 && NL * RPI == KW, "tile must split evenly over the block (32 x Hkv threads = RPI rows of Hkv x D / 8 vectors)");
-  int r0, cv, bmask;
-  size_t tokenStride;
-  int blk[NL];
-  long pfOff;
-  __device__ __forceinline__ explicit RowGather(const PagedParams& p) {
-    const int vpr = p.numKvHeads * (D / 8);  // 16-byte vectors per token row; blockDim.x = RPI * vpr
-    r0 = threadIdx.x / vpr;
-    cv = threadIdx.x % vpr;
-    bmask = p.blockSize - 1;
-    tokenStride = (size_t)p.numKvHeads * D;
-    pfOff = -1;
-  }
-  // Entries for keys [kt, kt + KW) below end of the sequence whose table row is bt.
-  __device__ __forceinline__ void lookup(const PagedParams& p, const int* bt, int kt, int end) {
-#pragma unroll
-    for (int n = 0; n < NL; n++) {
-      const int key = kt + n * RPI + r0;
-      blk[n] = key < end ? bt[key >> p.blockShift] : 0;
-    }
-#if SK_PD_ROW_L2PF
-    if (threadIdx.x < 2 * KW) {
-      const int key = kt + SK_PD_ROW_L2PF * KW + (int)threadIdx.x % KW;
-      pfOff = key < end ? ((long)bt[key >> p.blockShift] * p.blockSize + (key & bmask)) * (long)tokenStride : -1;
-    }
-#endif
-  }
-  // Issues the copies of keys [kt, kt + KW) into Kb / Vb (row stride LD; rows at or past end are
-  // zero-filled) and the L2 prefetch; the caller commits the group.
-  __device__ __forceinline__ void copy(const PagedParams& p, sk_u16* Kb, sk_u16* Vb, int LD, int kt, int end) const {
-#pragma unroll
-    for (int n = 0; n < NL; n++) {
-      const int r = n * RPI + r0, key = kt + r;
-      const bool valid = key < end;
-      size_t off = 0;
-      if (valid) off = ((size_t)blk[n] * p.blockSize + (key & bmask)) * tokenStride + (size_t)cv * 8;
-      kv_copy16(Kb + r * LD + cv * 8, p.keyCache + off, valid);
-      kv_copy16(Vb + r * LD + cv * 8, p.valueCache + off, valid);
-    }
-#if SK_PD_ROW_L2PF && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    if (threadIdx.x < 2 * KW && pfOff >= 0) {
-      const sk_u16* src = (threadIdx.x < KW ? p.keyCache : p.valueCache) + pfOff;
-      asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"((unsigned)(tokenStride * sizeof(sk_u16))) : "memory");
-    }
-#endif
-  }
-};
 #endif
 
 template <class T, int D>
@@ -160,11 +105,19 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
   using namespace skmma;
   constexpr int KW = keys_per_wave(D);
   constexpr int ST = SK_PD_ROW_STAGES;
+  constexpr int RPI = 256 / D;      // token rows one copy instruction of the block covers (4 at D 64)
+  constexpr int NL = KW / RPI;      // 16-byte copies per thread per tile, each of K and V
   static_assert(ST >= 2, "the row kernel's pipeline needs two stages at least");
+  static_assert(256 % D == 0 && NL * RPI == KW, "tile must split evenly over the block (32 x Hkv threads = RPI rows of Hkv x D / 8 vectors)");
   extern __shared__ __align__(16) sk_u16 smem[];
+  const int Hkv = p.numKvHeads;
   const int tid = threadIdx.x, w = tid / 32;
-  const int LD = p.numKvHeads * D + 8;
+  const int LD = Hkv * D + 8;
+  const int VPR = Hkv * (D / 8);    // 16-byte vectors per token row; blockDim.x = RPI * VPR
+  const int r0 = tid / VPR, cv = tid % VPR;
   const int stageElems = 2 * KW * LD;
+  const size_t tokenStride = (size_t)Hkv * D;
+  const int bmask = p.blockSize - 1;
   const long nBlocks = gridDim.x;
 #if SK_PD_TRACE
   unsigned smid;
@@ -188,12 +141,19 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
   }
 #endif
 
-  // Producer (block-uniform but for g's per-thread entries): the next tile to gather is keys
-  // [pkt, pkt + KW) of unit pu (below pend).
+  // Producer (block-uniform except blk[]): the next tile to gather is keys [pkt, pkt + KW) of unit
+  // pu (below pend); blk[] holds this thread's block-table entries for it.
   long pu = blockIdx.x;
   int pkt = 0, pend = 0;
   const int* pbt = nullptr;
-  RowGather<D> g(p);
+  int blk[NL];
+#if SK_PD_ROW_L2PF
+  // Wave 0's lanes 0..2 KW-1: lane l prefetches row l % KW of K (l < KW) or V of the tile
+  // SK_PD_ROW_L2PF tiles beyond the one being copied; pfOff is its cache offset (-1: nothing).
+  long pfOff = -1;
+  const int pfRow = tid % KW;
+  const bool pfLane = tid < 2 * KW;
+#endif
   auto seek = [&](long from) {
     for (pu = from; pu < numUnits; pu += nBlocks) {
       Unit un;
@@ -206,12 +166,40 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
     }
   };
   auto load_blk = [&]() {
-    if (pu < numUnits) g.lookup(p, pbt, pkt, pend);
+#pragma unroll
+    for (int n = 0; n < NL; n++) {
+      const int key = pkt + n * RPI + r0;
+      blk[n] = (pu < numUnits && key < pend) ? pbt[key >> p.blockShift] : 0;
+    }
+#if SK_PD_ROW_L2PF
+    if (pfLane) {
+      const int key = pkt + SK_PD_ROW_L2PF * KW + pfRow;
+      pfOff = (pu < numUnits && key < pend) ? ((long)pbt[key >> p.blockShift] * p.blockSize + (key & bmask)) * (long)tokenStride : -1;
+    }
+#endif
   };
   // Gathers the producer's tile into stage b (or commits an empty group once nothing is left, so the
   // wait counts stay exact), then moves the producer on by one tile.
   auto issue = [&](int b) {
-    if (pu < numUnits) g.copy(p, smem + b * stageElems, smem + b * stageElems + KW * LD, LD, pkt, pend);
+    if (pu < numUnits) {
+      sk_u16* Kb = smem + b * stageElems;
+      sk_u16* Vb = Kb + KW * LD;
+#pragma unroll
+      for (int n = 0; n < NL; n++) {
+        const int r = n * RPI + r0, key = pkt + r;
+        const bool valid = key < pend;
+        size_t off = 0;
+        if (valid) off = ((size_t)blk[n] * p.blockSize + (key & bmask)) * tokenStride + (size_t)cv * 8;
+        kv_copy16(Kb + r * LD + cv * 8, p.keyCache + off, valid);
+        kv_copy16(Vb + r * LD + cv * 8, p.valueCache + off, valid);
+      }
+#if SK_PD_ROW_L2PF && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+      if (pfLane && pfOff >= 0) {
+        const sk_u16* src = (tid < KW ? p.keyCache : p.valueCache) + pfOff;
+        asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"((unsigned)(tokenStride * sizeof(sk_u16))) : "memory");
+      }
+#endif
+    }
     sk_copy_commit();
     if (pu < numUnits) {
       pkt += KW;
@@ -248,7 +236,7 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
       stage = stage == ST - 1 ? 0 : stage + 1;
     }
 
-    write_unit_rows<D>(p, un, m, l, o, p.numSegments == 1 ? 0 : p.numSegments);
+    write_unit_rows<D>(p, un, m, l, o);
   }
   sk_copy_wait<0>();  // no copy may still target shared memory when the block exits
 #if SK_PD_TRACE

@@ -66,13 +66,12 @@ __device__ __forceinline__ bool decode_unit(const PagedParams& p, long u, Unit& 
   return true;
 }
 
-// A unit's rows, from the wave's registers: finished (S == 0; the sink counted here, once) or as
-// partial un.seg of S (unnormalised O, m, l in log2 units) for a merge: the reduce kernel (S = the
-// split-KV segments) or the row kernel's stealing mode (S = its slots). Shared by the stream and row
-// kernels.
+// A unit's rows, from the wave's registers: finished (one segment; the sink counted here, once) or
+// as the segment's partial (unnormalised O, m, l in log2 units) for the reduce. Shared by the
+// stream and row kernels.
 template <int D>
 __device__ __forceinline__ void write_unit_rows(const PagedParams& p, const Unit& un, const float (&m)[skmma::kSlots],
-                                                const float (&l)[skmma::kSlots], const float (&o)[D / 16][skmma::kOElems], int S) {
+                                                const float (&l)[skmma::kSlots], const float (&o)[D / 16][skmma::kOElems]) {
   using namespace skmma;
   const size_t item = ((size_t)un.z * p.numKvHeads + un.kvh) * p.numChunks + un.chunk;
 #pragma unroll
@@ -80,7 +79,7 @@ __device__ __forceinline__ void write_unit_rows(const PagedParams& p, const Unit
     const float L = slot_sum(l[sl]);
     const int r = slot_query(sl);
     if (r >= un.rr.rowsHere) continue;
-    if (S == 0) {
+    if (p.numSegments == 1) {
       const int row = un.rr.rowBase + r, t = row / p.G, h = un.kvh * p.G + row % p.G;
       const float sink2 = p.sinks ? p.sinks[h] * kLog2e : -INFINITY;
       const size_t outRow = (size_t)(un.rr.qStart + t) * p.numQueryHeads + h;
@@ -94,7 +93,7 @@ __device__ __forceinline__ void write_unit_rows(const PagedParams& p, const Unit
             lseOut = nullptr;
           }
     } else {
-      const size_t base = (item * S + un.seg) * kRows + r;
+      const size_t base = (item * p.numSegments + un.seg) * kRows + r;
 #pragma unroll
       for (int dc = 0; dc < D / 16; dc++)
 #pragma unroll
@@ -267,7 +266,7 @@ __global__ void __launch_bounds__(kStreamThreads) paged_decode_stream_kernel(Pag
       stage = stage == ST - 1 ? 0 : stage + 1;
     }
 
-    write_unit_rows<D>(p, un, m, l, o, p.numSegments == 1 ? 0 : p.numSegments);
+    write_unit_rows<D>(p, un, m, l, o);
   }
   sk_copy_wait<0>();  // no copy may still target shared memory when the wave exits
 #endif
