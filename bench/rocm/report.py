@@ -32,7 +32,10 @@ def main():
     if not copy_tbps:
         copy_tbps = float("nan")
     print("decode (GPT-OSS-120B attention: Hq 64, Hkv 8, D 64, block 16, bf16), KV read TB/s")
-    print(f"{'batch':>6} {'context':>8} {'sinks off':>10} {'sinks on':>10} {'sink cost':>10} {'on/copy':>8} {'segments':>8} {'simt on':>8}")
+    # Sink cost twice: by events (each call alone, the host's launch inside: on a 20 us call its jitter
+    # alone is several %) and by GPU time (a CUDA graph of 10 calls: the kernels' own cost), the one
+    # the goal is judged by where both calls have it.
+    print(f"{'batch':>6} {'context':>8} {'sinks off':>10} {'sinks on':>10} {'sink cost':>10} {'(events)':>9} {'on/copy':>8} {'segments':>8} {'simt on':>8}")
     rows = []
     for x in decode:
         if not x["sinks"]:
@@ -41,9 +44,12 @@ def main():
         cost = off["tbps"] / x["tbps"] - 1
         x["ratioToCopy"] = x["tbps"] / copy_tbps if copy_tbps else None
         off["ratioToCopy"] = off["tbps"] / copy_tbps if copy_tbps else None
-        x["sinkCost"] = cost
+        x["sinkCostEvents"] = cost
+        gpu = x["graphMs"] / off["graphMs"] - 1 if x.get("graphMs", -1) > 0 and off.get("graphMs", -1) > 0 else None
+        x["sinkCostGpu"] = gpu
+        x["sinkCost"] = gpu if gpu is not None else cost
         rows.append(x)
-        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {cost * 100:>9.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {(simt.get((x['batch'], x['context'], True)) or {}).get('tbps', float('nan')):>8.3f}")
+        print(f"{x['batch']:>6} {x['context']:>8} {off['tbps']:>10.3f} {x['tbps']:>10.3f} {x['sinkCost'] * 100:>9.1f}% {cost * 100:>8.1f}% {x['ratioToCopy']:>8.3f} {x['segments']:>8} {(simt.get((x['batch'], x['context'], True)) or {}).get('tbps', float('nan')):>8.3f}")
     print("prefill (causal, same head shape, bf16), TFLOP/s; SDPA = PyTorch flash, no sinks")
     print(f"{'batch':>6} {'seqLen':>8} {'sinkrt+sinks':>13} {'sinkrt':>8} {'SDPA':>8} {'ratio':>7} {'2 tiles/wave':>12}")
     for x in prefill:
@@ -72,7 +78,8 @@ def main():
         "commit": commit,
         "config": {"numQueryHeads": 64, "numKvHeads": 8, "headSize": 64, "blockSize": 16, "dtype": "bf16",
                    "decodeBytes": "K+V of every context token once", "prefillFlops": "2*B*S^2*D*Hq (causal)",
-                   "timing": "device events, median (decode 30 reps, prefill 10), after warm-up"},
+                   "timing": "device events, median (decode 30 reps, prefill 10), after warm-up; decode graphMs: a CUDA graph of 10 calls, per call, median of 6 replays",
+                   "sinkCost": "decode sinks-on time / sinks-off time - 1 by GPU time (graphMs) where measured (sinkCostGpu), else by events; sinkCostEvents beside it"},
         "baselines": {"copy": copy, "sdpa": [x for x in sdpa]},
         "decode": decode_all,
         "prefill": prefill_all,
