@@ -215,39 +215,75 @@ static float graph_ms(int per, int reps, F&& launch) {
 }
 #endif
 
-static void bench_decode(const sinkrt_device_info& info, int segOverride, int onlyBatch, bool simt, bool gather) {
-  const size_t maxTokens = 256ull * 32768;
-  const size_t numBlocks = maxTokens / BS;
-  const size_t cacheElems = numBlocks * BS * Hkv * D;
+// Device buffers of the decode benchmarks: a cache of numBlocks blocks (K and V filled in [-1, 1)),
+// queries and outputs for up to 256 sequences, one sink logit per head (uniform in [0, 3)), the
+// workspace, and perm, a shuffled order of the cache blocks for the block tables.
+struct DecodeBufs {
   void *kc, *vc, *q, *sinks, *ws;
   float *out, *lse;
   int *qsl, *sl, *bt;
-  CHECK(hipMalloc(&kc, cacheElems * 2));
-  CHECK(hipMalloc(&vc, cacheElems * 2));
-  fill(kc, cacheElems, 11);
-  fill(vc, cacheElems, 12);
-  CHECK(hipMalloc(&q, 256 * Hq * D * 2));
-  fill(q, 256 * Hq * D, 13);
-  CHECK(hipMalloc(&out, 256 * Hq * D * 4));
-  CHECK(hipMalloc(&lse, 256 * Hq * 4));
+  size_t wsBytes;
+  std::vector<int> perm;
+  DecodeBufs(size_t numBlocks, size_t workspaceBytes) : wsBytes(workspaceBytes), perm(numBlocks) {
+    const size_t cacheElems = numBlocks * BS * Hkv * D;
+    CHECK(hipMalloc(&kc, cacheElems * 2));
+    CHECK(hipMalloc(&vc, cacheElems * 2));
+    fill(kc, cacheElems, 11);
+    fill(vc, cacheElems, 12);
+    CHECK(hipMalloc(&q, 256 * Hq * D * 2));
+    fill(q, 256 * Hq * D, 13);
+    CHECK(hipMalloc(&out, 256 * Hq * D * 4));
+    CHECK(hipMalloc(&lse, 256 * Hq * 4));
+    std::vector<float> hs(Hq);
+    std::mt19937 rng(7);
+    for (auto& x : hs) x = std::uniform_real_distribution<float>(0.f, 3.f)(rng);
+    CHECK(hipMalloc(&sinks, Hq * 4));
+    CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
+    for (size_t i = 0; i < numBlocks; i++) perm[i] = (int)i;
+    std::shuffle(perm.begin(), perm.end(), rng);
+    CHECK(hipMalloc(&ws, wsBytes));
+    CHECK(hipMalloc(&qsl, 257 * 4));
+    CHECK(hipMalloc(&sl, 256 * 4));
+    CHECK(hipMalloc(&bt, numBlocks * 4));
+  }
+  ~DecodeBufs() {
+    for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt}) CHECK(hipFree(p));
+  }
+  // batch decode sequences (one query token each) of ctx keys: query ranges and lengths uploaded,
+  // the block table is the caller's (bt + an offset), args for one call returned.
+  sinkrt_paged_args decode(const sinkrt_device_info& info, int kernel, int batch, int ctx, bool withSinks) {
+    std::vector<int> hq(batch + 1), hl(batch, ctx);
+    for (int i = 0; i <= batch; i++) hq[i] = i;
+    CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
+    CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
+    sinkrt_paged_args a{};
+    a.kernel = kernel;
+    a.dtype = SINKRT_BF16;
+    a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
+    a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
+    a.sinks = withSinks ? (const float*)sinks : nullptr;
+    a.query = q; a.keyCache = kc; a.valueCache = vc; a.output = out; a.lse = lse;
+    a.queryStartLoc = qsl; a.seqLens = sl; a.blockTable = bt; a.maxBlocksPerSeq = ctx / BS;
+    a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = 1; a.maxKeys = ctx;
+    a.computeUnits = info.computeUnits;
+    a.workspace = ws; a.workspaceBytes = wsBytes; a.stream = nullptr;
+    if (sinkrt_paged_attention_workspace(&a) > wsBytes) { fprintf(stderr, "workspace too small\n"); exit(1); }
+    return a;
+  }
+};
+
+static void bench_decode(const sinkrt_device_info& info, int segOverride, int onlyBatch, bool simt, bool gather) {
+  const size_t numBlocks = 256ull * 32768 / BS;
+  DecodeBufs m(numBlocks, 1ull << 30);  // workspace: partials of the most-split config fit easily
+  void *kc = m.kc, *vc = m.vc, *ws = m.ws;
+  float *out = m.out, *lse = m.lse;
+  int* bt = m.bt;
+  const std::vector<int>& perm = m.perm;
   float *refOut, *refLse;  // the matrix-unit kernel's result (sinks on), compared with the SIMT kernel's
   unsigned* dmax;
   CHECK(hipMalloc(&refOut, 256 * Hq * D * 4));
   CHECK(hipMalloc(&refLse, 256 * Hq * 4));
   CHECK(hipMalloc(&dmax, 4));
-  std::vector<float> hs(Hq);
-  std::mt19937 rng(7);
-  for (auto& s : hs) s = std::uniform_real_distribution<float>(0.f, 3.f)(rng);
-  CHECK(hipMalloc(&sinks, Hq * 4));
-  CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
-  std::vector<int> perm(numBlocks);
-  for (size_t i = 0; i < numBlocks; i++) perm[i] = (int)i;
-  std::shuffle(perm.begin(), perm.end(), rng);
-  size_t wsBytes = 1ull << 30;  // partials of the most-split config fit easily
-  CHECK(hipMalloc(&ws, wsBytes));
-  CHECK(hipMalloc(&qsl, 257 * 4));
-  CHECK(hipMalloc(&sl, 256 * 4));
-  CHECK(hipMalloc(&bt, numBlocks * 4));
   if (gather) {
     const int batch = 256, ctx = 32768, mbps = ctx / BS;
     CHECK(hipMemcpy(bt, perm.data(), (size_t)batch * mbps * 4, hipMemcpyHostToDevice));
@@ -272,25 +308,12 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
       const int rot = (int)std::max<size_t>(1, std::min<size_t>(numBlocks / need, (size_t)((1ull << 30) / bytes + 1)));
       // Rotation r uses blocks perm[r * need, (r + 1) * need): disjoint sets, shuffled.
       CHECK(hipMemcpy(bt, perm.data(), (size_t)rot * need * 4, hipMemcpyHostToDevice));
-      std::vector<int> hq(batch + 1), hl(batch, ctx);
-      for (int i = 0; i <= batch; i++) hq[i] = i;
-      CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
-      CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
       for (int kernel : {SINKRT_KERNEL_MMA, SINKRT_KERNEL_SIMT})
       for (int withSinks : {0, 1}) {
         if (kernel == SINKRT_KERNEL_SIMT && !simt) continue;
-        sinkrt_paged_args a{};
-        a.kernel = kernel;
-        a.dtype = SINKRT_BF16;
-        a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
-        a.scale = 0.125f; a.softcap = 0; a.slidingWindow = 0;
-        a.sinks = withSinks ? (const float*)sinks : nullptr;
-        a.query = q; a.keyCache = kc; a.valueCache = vc; a.output = out; a.lse = lse;
-        a.queryStartLoc = qsl; a.seqLens = sl; a.blockTable = bt; a.maxBlocksPerSeq = blocksPerSeq;
-        a.seqBegin = 0; a.numSeqs = batch; a.maxQueryLen = 1; a.maxKeys = ctx;
-        a.computeUnits = info.computeUnits; a.forceSegments = segOverride;
-        a.workspace = ws; a.workspaceBytes = wsBytes; a.stream = nullptr;
-        if (sinkrt_paged_attention_workspace(&a) > wsBytes) { fprintf(stderr, "workspace too small\n"); exit(1); }
+        sinkrt_paged_args a = m.decode(info, kernel, batch, ctx, withSinks);
+        a.forceSegments = segOverride;
+        if (sinkrt_paged_attention_workspace(&a) > m.wsBytes) { fprintf(stderr, "workspace too small\n"); exit(1); }
         const float ms = median_ms(3, 30, [&](int i) {
           a.blockTable = bt + (size_t)(i % rot) * need;
           SK(sinkrt_paged_attention(&a));
@@ -323,7 +346,7 @@ static void bench_decode(const sinkrt_device_info& info, int segOverride, int on
       }
     }
   }
-  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt, (void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
+  for (void* p : {(void*)refOut, (void*)refLse, (void*)dmax}) CHECK(hipFree(p));
 }
 
 #if SK_PD_TRACE
@@ -333,57 +356,23 @@ extern "C" int sinkrt_pd_trace_read(unsigned long long* host, int clear);  // pa
 // JSON line per block, times in ns from the earliest block entry.
 static void trace_decode(const sinkrt_device_info& info) {
   const int batch = 256, blocksMax = 256 * 8192 / BS;
-  const size_t cacheElems = (size_t)blocksMax * BS * Hkv * D;
-  void *kc, *vc, *q, *sinks, *ws;
-  float *out, *lse;
-  int *qsl, *sl, *bt;
-  CHECK(hipMalloc(&kc, cacheElems * 2));
-  CHECK(hipMalloc(&vc, cacheElems * 2));
-  fill(kc, cacheElems, 11);
-  fill(vc, cacheElems, 12);
-  CHECK(hipMalloc(&q, batch * Hq * D * 2));
-  fill(q, batch * Hq * D, 13);
-  CHECK(hipMalloc(&out, batch * Hq * D * 4));
-  CHECK(hipMalloc(&lse, batch * Hq * 4));
-  std::vector<float> hs(Hq, 1.5f);
-  CHECK(hipMalloc(&sinks, Hq * 4));
-  CHECK(hipMemcpy(sinks, hs.data(), Hq * 4, hipMemcpyHostToDevice));
-  const size_t wsBytes = 1ull << 28;
-  CHECK(hipMalloc(&ws, wsBytes));
-  CHECK(hipMalloc(&qsl, (batch + 1) * 4));
-  CHECK(hipMalloc(&sl, batch * 4));
-  CHECK(hipMalloc(&bt, (size_t)blocksMax * 4));
-  std::vector<int> perm(blocksMax);
-  for (int i = 0; i < blocksMax; i++) perm[i] = i;
-  std::mt19937 rng(7);
-  std::shuffle(perm.begin(), perm.end(), rng);
+  DecodeBufs m(blocksMax, 1ull << 28);
+  const std::vector<int>& perm = m.perm;
   std::vector<unsigned long long> tr(1 << 20);
   for (int ctx : {1024, 8192}) {
     const int mbps = ctx / BS;
     // One call reads batch x ctx tokens; 8K uses the whole cache, 1K an eighth of it per call
     // (the warm-up calls read other eighths, so the traced call's bytes are not in the L2).
     const int rot = 8192 / ctx;
-    CHECK(hipMemcpy(bt, perm.data(), (size_t)blocksMax * 4, hipMemcpyHostToDevice));
-    std::vector<int> hq(batch + 1), hl(batch, ctx);
-    for (int i = 0; i <= batch; i++) hq[i] = i;
-    CHECK(hipMemcpy(qsl, hq.data(), (batch + 1) * 4, hipMemcpyHostToDevice));
-    CHECK(hipMemcpy(sl, hl.data(), batch * 4, hipMemcpyHostToDevice));
-    sinkrt_paged_args a{};
-    a.kernel = SINKRT_KERNEL_MMA;
-    a.dtype = SINKRT_BF16;
-    a.headSize = D; a.numQueryHeads = Hq; a.numKvHeads = Hkv; a.blockSize = BS;
-    a.scale = 0.125f; a.sinks = (const float*)sinks;
-    a.query = q; a.keyCache = kc; a.valueCache = vc; a.output = out; a.lse = lse;
-    a.queryStartLoc = qsl; a.seqLens = sl; a.blockTable = bt; a.maxBlocksPerSeq = mbps;
-    a.numSeqs = batch; a.maxQueryLen = 1; a.maxKeys = ctx;
-    a.computeUnits = info.computeUnits; a.workspace = ws; a.workspaceBytes = wsBytes;
+    CHECK(hipMemcpy(m.bt, perm.data(), (size_t)blocksMax * 4, hipMemcpyHostToDevice));
+    sinkrt_paged_args a = m.decode(info, SINKRT_KERNEL_MMA, batch, ctx, true);
     // The same bytes gathered as whole token rows without the attention (gather_kv, row mode): the
     // access pattern's ceiling at this size, by events, as one call.
     {
       const double bytes = (double)batch * ctx * Hkv * D * 2 * 2;
       const float gms = median_ms(2, 10, [&](int i) {
-        hipLaunchKernelGGL(gather_kv, dim3(batch * 32 * 32 / 256), dim3(256), 0, (hipStream_t)0, (const uint4*)kc, (const uint4*)vc,
-                           bt + (size_t)(i % rot) * batch * mbps, ctx, mbps, 1, (unsigned*)ws);
+        hipLaunchKernelGGL(gather_kv, dim3(batch * 32 * 32 / 256), dim3(256), 0, (hipStream_t)0, (const uint4*)m.kc, (const uint4*)m.vc,
+                           m.bt + (size_t)(i % rot) * batch * mbps, ctx, mbps, 1, (unsigned*)m.ws);
       });
       CHECK(hipGetLastError());
       printf("{\"kind\":\"traceGather\",\"context\":%d,\"ms\":%.5f,\"tbps\":%.4f}\n", ctx, gms, bytes / (gms * 1e-3) / 1e12);
@@ -391,7 +380,7 @@ static void trace_decode(const sinkrt_device_info& info) {
     for (int rep = 0; rep < 3; rep++) {
       float ms = 0;
       for (int i = 0; i < 4; i++) {
-        a.blockTable = bt + (size_t)((rep * 4 + i) % rot) * batch * mbps;
+        a.blockTable = m.bt + (size_t)((rep * 4 + i) % rot) * batch * mbps;
         if (i == 3 && sinkrt_pd_trace_read(nullptr, 1) < 0) { fprintf(stderr, "trace clear failed\n"); exit(1); }
         ms = median_ms(0, 1, [&](int) { SK(sinkrt_paged_attention(&a)); });
       }
@@ -414,7 +403,6 @@ static void trace_decode(const sinkrt_device_info& info) {
       fflush(stdout);
     }
   }
-  for (void* p : {kc, vc, q, sinks, ws, (void*)out, (void*)lse, (void*)qsl, (void*)sl, (void*)bt}) CHECK(hipFree(p));
 }
 #endif
 
