@@ -42,6 +42,7 @@
 //   SK_PD_STAGES, SK_PD_STREAM_THREADS  the stream kernel's pipeline stages and block size
 //   SK_PD_ROWS       large grids with Hkv <= 8 run the row kernel (paged_decode_rows.h) instead of the
 //                    stream kernel; SK_PD_ROW_STAGES its pipeline stages
+//   SK_PD_TRACE      1: the row kernel stamps per-block times for the bench's --trace (never the addon)
 #ifndef SK_PD_BTPF
 #define SK_PD_BTPF 1
 #endif

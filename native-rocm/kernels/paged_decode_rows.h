@@ -68,11 +68,6 @@ __device__ __forceinline__ unsigned long long sk_now() {
   } while (0)
 #endif
 
-// SK_PD_ROW_EARLYPF = 1: the first unit's block-table line is prefetched into the L2 at entry.
-#ifndef SK_PD_ROW_EARLYPF
-#define SK_PD_ROW_EARLYPF 0
-#endif
-
 constexpr int kRowMaxKvHeads = 8;
 constexpr int kRowMaxThreads = 32 * kRowMaxKvHeads;
 
@@ -128,17 +123,6 @@ __global__ void __launch_bounds__(kRowMaxThreads) paged_decode_rows_kernel(Paged
 #endif
 #if SK_PD_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.launch_dependents;\n" ::);
-#endif
-#if SK_PD_ROW_EARLYPF && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  // The first unit's block-table line into the L2 while its metadata is still on the way (its key
-  // range is not known yet: the line where the segment starts without a window).
-  if (tid == 0 && blockIdx.x < numUnits) {
-    const long u = blockIdx.x;
-    const int seq = p.seqBegin + (int)(u / p.numSegments / p.numChunks);
-    const int key0 = (int)(u % p.numSegments) * p.segLen;
-    const int* e = p.blockTable + (size_t)seq * p.maxBlocksPerSeq + (key0 >> p.blockShift);
-    asm volatile("prefetch.global.L2 [%0];\n" ::"l"(e));
-  }
 #endif
 
   // Producer (block-uniform except blk[]): the next tile to gather is keys [pkt, pkt + KW) of unit
