@@ -13,20 +13,21 @@
 //      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
-// Flags (backend options, measured in bench/webgpu/NOTES.md; defaults: LATECVT always, QSHARED for f32
-// caches; for f16 caches q in registers and QKDOT; HQK and HPV are opt-in, see below):
+// Flags and constants (backend options, measured in bench/webgpu/NOTES.md; defaults: LATECVT always,
+// QR = 0 for f32 caches; for f16 caches QR = 8 and QKDOT; HQK and HPV are opt-in, see below):
 // LATECVT keeps the staged K/V rows in storage precision (KV4: half the registers of f32 for an
-// f16 cache) and converts each at its use; QSHARED reads q from workgroup memory at each use
-// instead of holding 8 * CPL vec4 in registers. Both cut live registers, so more workgroups fit
+// f16 cache) and converts each at its use; q of heads [QR, 8) is read from workgroup memory at each
+// use instead of held in registers (CPL vec4 per head). Both cut live registers, so more workgroups fit
 // per SM and more K/V loads are in flight (the f16 kernel was latency-bound: same token rate as
 // f32). QKDOT (constant) converts each staged K vec4 once for the 8 heads and sums with dot().
 // BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
+// VBITS keeps one validity bit per step instead of the STEPS row offsets past the load issue.
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
-// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name).
+// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), QR (0..8) and QS = 8 - QR.
 // HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
 // and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
 // the f32 accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of
@@ -95,15 +96,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tk = lane / L;
   let myHead = cl / HL;
   let writer = cl % HL == 0u;
-//#if QSHARED
-//#else
+  // q of heads [0, QR) in registers; heads [QR, 8) are read from workgroup memory at each use
+  // (QR = 0 is the old QSHARED). The array keeps 8 heads so every literal index is in bounds;
+  // elements never written or read are dropped by the compiler.
   var q: array<vec4<f32>, 8u * CPL>;
-//#unroll h 8
+//#unroll h QR
 //#unroll k CPL
   q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
 //#end
 //#end
-//#endif
 //#if HQK
   // HQK: q * scale as f16 for the packed-half QK.
   var qh: array<vec4<f16>, 8u * CPL>;
@@ -116,7 +117,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, 8u * CPL>;
   var m_run = NEG;
   var lsum = 0.0;
+//#if VBITS
+  var valid = 0u;
+//#else
   var offs: array<i32, STEPS>;
+//#endif
   var kr: array<KR, STEPS * CPL>;
   var vr: array<KR, STEPS * CPL>;
   var sc: array<f32, STEPS>;
@@ -124,16 +129,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   for (var tile = t0; tile < t1; tile++) {
     // 1. Issue every K and V load of the tile.
+//#if VBITS
+    valid = 0u;
+//#endif
 //#unroll j STEPS
-    offs[$j] = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
+    {
+      let o = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
+//#if VBITS
+      // VBITS: one bit per step outlives the issue instead of STEPS offsets.
+      valid |= select(0u, 1u << $j, o >= 0);
+//#else
+      offs[$j] = o;
+//#endif
 //#unroll k CPL
-    kr[$j * CPL + $k] = KR();
-    vr[$j * CPL + $k] = KR();
-    if (offs[$j] >= 0) {
-      kr[$j * CPL + $k] = kr_keep(keyCache[u32(offs[$j]) + cl * CPL + $k]);
-      vr[$j * CPL + $k] = kr_keep(valueCache[u32(offs[$j]) + cl * CPL + $k]);
-    }
+      kr[$j * CPL + $k] = KR();
+      vr[$j * CPL + $k] = KR();
+      if (o >= 0) {
+        kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
+        vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
+      }
 //#end
+    }
 //#end
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
@@ -152,7 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
 //#endif
     // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot();
-    // else the per-head vec4 accumulation and a final sum. q per QSHARED in both.
+    // else the per-head vec4 accumulation and a final sum. q per QR in both.
     if (HQK == 1u) {
     } else if (QKDOT == 1u) {
 //#unroll h 8
@@ -161,15 +177,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll k CPL
       {
         let kf = kr_use(kr[$j * CPL + $k]);
-//#if QSHARED
-//#unroll h 8
-        d[$h] += dot(qs[$h * D4 + cl * CPL + $k], kf);
-//#end
-//#else
-//#unroll h 8
+//#unroll h QR
         d[$h] += dot(q[$h * CPL + $k], kf);
 //#end
-//#endif
+//#unroll g QS
+        d[QR + $g] += dot(qs[(QR + $g) * D4 + cl * CPL + $k], kf);
+//#end
       }
 //#end
     } else {
@@ -177,11 +190,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     {
       var a = vec4<f32>(0.0);
 //#unroll k CPL
-//#if QSHARED
-      a += qs[$h * D4 + cl * CPL + $k] * kr_use(kr[$j * CPL + $k]);
-//#else
-      a += q[$h * CPL + $k] * kr_use(kr[$j * CPL + $k]);
-//#endif
+      // $h < QR is a constant on GPUs (unrolled): the select folds to one source.
+      a += select(qs[$h * D4 + cl * CPL + $k], q[$h * CPL + $k], $h < QR) * kr_use(kr[$j * CPL + $k]);
 //#end
       d[$h] = a.x + a.y + a.z + a.w;
     }
@@ -201,7 +211,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var o = O3 / 2u; o > 0u; o >>= 1u) {
         d[0] += subgroupShuffleXor(d[0], o);
       }
+//#if VBITS
+      sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), (valid & (1u << $j)) != 0u);
+//#else
       sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
+//#endif
     }
 //#end
     // 3. Online softmax for head myHead over the tile (all token slots).

@@ -6,7 +6,9 @@
 # decode benchmark over the given configs in one process (copy shader and the default in the same run).
 #   bash bench/webgpu/device-mma.sh <commit> <configs> ['<conformance args>;<conformance args>;...']
 #   e.g. '--variant mma --only decode --opts {"mmaChunk":32}' (no spaces inside the JSON)
-#   env: LATE='<conformance args>;...' (sets run after the benchmark), SKIP_DEFAULT=1, SKIP_MMA=1 (no probe / diag-mma), F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T / LATE_T / BENCH_T (s)
+#   env: LATE='<conformance args>;...' (sets run after the benchmark), SKIP_DEFAULT=1, SKIP_MMA=1 (no probe / diag-mma), F32CHECK='' (no f32 row), BENCH_ARGS='--batches 1,64,256 --contexts 8192,32768', CONF_T / LATE_T / BENCH_T (s),
+#   DEFAULT_ARGS='--only decode' (the defaults' conformance on part of the table), SWEEP='<configs>' with SWEEP_ARGS / SWEEP_T: a second decode
+#   benchmark (no f32 row) before the main one, into webgpu-decode-sweep.json (planner-target sweeps for residency, NOTES.md "Register diet")
 # Needs dist/ (npx tsc -p tsconfig.json) and .device-bundle/ carried. Results go to $OUT (one archive).
 set -uo pipefail
 commit="${1:-unknown}"
@@ -32,7 +34,8 @@ conf() { # name timeout args...
   echo "== $name: $(tail -2 "$W/conformance.log" | tr '\n' ' ')"
   pack
 }
-[ "${SKIP_DEFAULT:-0}" = 1 ] || conf default 110 --json "$W/webgpu-conformance.json"
+# shellcheck disable=SC2086
+[ "${SKIP_DEFAULT:-0}" = 1 ] || conf default 110 ${DEFAULT_ARGS:-} --json "$W/webgpu-conformance.json"
 IFS=';' read -ra SETS <<< "$extra"
 i=0
 for s in "${SETS[@]}"; do
@@ -40,6 +43,11 @@ for s in "${SETS[@]}"; do
   # shellcheck disable=SC2086
   conf "set$i" "${CONF_T:-60}" $s --json "$W/webgpu-conformance-set$i.json"
 done
+if [ -n "${SWEEP:-}" ]; then
+  # shellcheck disable=SC2086
+  timeout "${SWEEP_T:-120}" $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$SWEEP" --commit "$commit" ${SWEEP_ARGS:-} --json "$W/webgpu-decode-sweep.json" 2>&1 | f | tee "$W/decode-sweep.log"
+  pack
+fi
 # shellcheck disable=SC2086
 timeout "${BENCH_T:-240}" $R node dist/bench/webgpu/decode.js --backend vulkan --configs "$configs" ${F32CHECK---f32-check} --commit "$commit" ${BENCH_ARGS:-} --json "$W/webgpu-decode.json" 2>&1 | f | tee "$W/decode.log"
 pack

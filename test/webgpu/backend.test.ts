@@ -36,7 +36,7 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(packed).not.toContain('enable f16');
     expect(packed).toContain('unpack2x16float');
     // //#unroll: literal indices on GPUs, a loop when rolled.
-    const c = { SG: 32, D4: 16, L: 8, CPL: 2, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1 };
+    const c = { SG: 32, D4: 16, L: 8, CPL: 2, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1, QR: 8, QS: 0 };
     const unrolled = compose(src, 'paged_decode_gqa8', { f16: false, flags: { SUBGROUPS: true }, constants: c });
     expect(unrolled).toContain('q[7u * CPL + 1u]');
     expect(unrolled).not.toContain('$');
@@ -221,6 +221,31 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
       expect(peaked.problems.join('\n')).toMatch(/lse: \d+ elements out of tolerance/);
     } finally {
       await hqk.close();
+    }
+  });
+
+  // Register-diet options of gqa8 (bench/webgpu/NOTES.md "Register diet"): q of some heads in registers and
+  // the rest from workgroup memory (QR), 6 steps (a tile of 24 keys, not a power of two), validity bits.
+  it('gqa8 register-diet options pass the GQA-8 decode shapes (q split 4 / 0 heads, steps 6, validity bits)', async (ctx) => {
+    const sets = [
+      { gqa8RegisterHeads: 4, gqa8Steps: 6, gqa8ValidBits: true },
+      { gqa8RegisterHeads: 0, gqa8DotQK: true },
+      { gqa8RegisterHeads: 5, gqa8DotQK: false },
+    ];
+    for (const opts of sets) {
+      const b = await createNodeBackend({ decodeVariant: 'gqa8', decodeMinSegmentTiles: 1, ...opts });
+      try {
+        if (b.subgroupSize < 8) ctx.skip(); // adapter without a fixed subgroup size >= 8
+        for (const name of ['decode-gptoss-large-sinks', 'decode-gptoss-window-128', 'decode-gptoss-peaked-logits']) {
+          for (const dtype of probe.f16 ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+            const r = await runCase(b, shapeByName(name), dtype);
+            expect(r.selection?.decode.kernel).toBe('paged_decode');
+            expect(r.problems, `${name} ${dtype} ${JSON.stringify(opts)}`).toEqual([]);
+          }
+        }
+      } finally {
+        await b.close();
+      }
     }
   });
 
