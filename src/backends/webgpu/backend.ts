@@ -38,9 +38,9 @@ export interface WebGpuBackendOptions {
   mmaN?: 8 | 16;
   /** paged_decode_mma: rise of a head's max (natural log, integer) tolerated before rescaling the accumulator (default 8; 0 = at every rise). */
   mmaSlack?: number;
-  /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: 8 for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
+  /** gqa8 tuning (benchmarks): key rows per lane per tile (default auto: gqa8LongSteps for f16 caches with segments of >= 1024 keys, else 4), column lanes per row (default max(8, headSize / 8)). */
   gqa8Steps?: number;
-  /** gqa8: key rows per lane per tile that the auto rule picks for long segments of f16 caches (default 8). */
+  /** gqa8: key rows per lane per tile that the auto rule picks for long segments of f16 caches (default 6; 8 before the diet pass, NOTES.md "Register diet"). */
   gqa8LongSteps?: number;
   gqa8Lanes?: number;
   /** Read/write an f16 cache as packed u32 pairs (unpack2x16float) instead of WGSL f16 (default false). */
@@ -172,7 +172,7 @@ export class WebGpuBackend implements AttentionBackend {
       subgroupSize: this.subgroupSize,
       decodeVariant: opts.decodeVariant ?? 'auto',
       gqa8Steps: opts.gqa8Steps ?? 0,
-      gqa8LongSteps: opts.gqa8LongSteps ?? 8,
+      gqa8LongSteps: opts.gqa8LongSteps ?? 6,
       gqa8Lanes: opts.gqa8Lanes ?? 0,
       packedF16: opts.packedF16 ?? false,
       gqa8BlockShift: opts.gqa8BlockShift ?? true,

@@ -36,7 +36,7 @@ export interface StepContext {
   decodeVariant: DecodeVariant;
   /** gqa8 tuning: key rows per lane per tile (STEPS; 0 = auto, see gqa8Steps below) and column lanes per row (0 = max(8, D4 / 2)). */
   gqa8Steps: number;
-  /** gqa8 auto STEPS for long segments of f16 caches (8 unless set; see gqa8AutoSteps). */
+  /** gqa8 auto STEPS for long segments of f16 caches (see gqa8AutoSteps). */
   gqa8LongSteps: number;
   /** Read f16 caches as packed u32 pairs (see ComposeOptions.packedF16). */
   packedF16: boolean;
@@ -122,9 +122,10 @@ function upload(ctx: StepContext, name: string, data: ArrayBufferView, usage = S
 }
 
 /**
- * gqa8 STEPS when not set: 8 key rows per lane per tile for an f16 cache where the split-KV plan
+ * gqa8 STEPS when not set: gqa8LongSteps (6) key rows per lane per tile for an f16 cache where the split-KV plan
  * at 4 steps gives segments of >= 1024 keys (more loads in flight pay off over long segments),
  * else 4 (short segments: batch 1 at any context, small batches at short contexts, and f32).
+ * 6 rather than 8 since the diet pass (webgpu-decode-h100-20261125-diet*.json, NOTES.md "Register diet").
  * H100 (bench/results/webgpu-decode-h100-20261124-perf3.json, f16, q in registers + QKDOT, % of
  * copy, 4 -> 8 steps): batch 1 x 32K (256 keys per segment) 34.5 -> 30.8, batch 64 x 1K (512)
  * 43.7 -> 41.3, batch 8 x 32K (2048) 56.8 -> 56.7, batch 256 x 1K (1024) 54.3 -> 55.1,
