@@ -21,7 +21,6 @@
 // per SM and more K/V loads are in flight (the f16 kernel was latency-bound: same token rate as
 // f32). QKDOT (constant) converts each staged K vec4 once for the 8 heads and sums with dot().
 // BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
-// VBITS keeps one validity bit per step instead of the STEPS row offsets past the load issue.
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
 // so every register array is indexed by literals (see expandUnroll in shaders.ts).
@@ -96,9 +95,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tk = lane / L;
   let myHead = cl / HL;
   let writer = cl % HL == 0u;
-  // q of heads [0, QR) in registers; heads [QR, 8) are read from workgroup memory at each use
-  // (QR = 0 is the old QSHARED). The array keeps 8 heads so every literal index is in bounds;
-  // elements never written or read are dropped by the compiler.
+  // q of heads [0, QR) in registers; heads [QR, 8) are read from workgroup memory at each use. The
+  // host passes QR = 8 or 0 (gqa8SharedQ); a split (QR 4 / 6) was measured and lost (NOTES.md "Register
+  // diet"). The array keeps 8 heads so every literal index is in bounds; unused elements are dropped.
   var q: array<vec4<f32>, 8u * CPL>;
 //#unroll h QR
 //#unroll k CPL
@@ -117,11 +116,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, 8u * CPL>;
   var m_run = NEG;
   var lsum = 0.0;
-//#if VBITS
-  var valid = 0u;
-//#else
   var offs: array<i32, STEPS>;
-//#endif
   var kr: array<KR, STEPS * CPL>;
   var vr: array<KR, STEPS * CPL>;
   var sc: array<f32, STEPS>;
@@ -129,18 +124,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
   for (var tile = t0; tile < t1; tile++) {
     // 1. Issue every K and V load of the tile.
-//#if VBITS
-    valid = 0u;
-//#endif
 //#unroll j STEPS
     {
       let o = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
-//#if VBITS
-      // VBITS: one bit per step outlives the issue instead of STEPS offsets.
-      valid |= select(0u, 1u << $j, o >= 0);
-//#else
       offs[$j] = o;
-//#endif
 //#unroll k CPL
       kr[$j * CPL + $k] = KR();
       vr[$j * CPL + $k] = KR();
@@ -211,11 +198,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var o = O3 / 2u; o > 0u; o >>= 1u) {
         d[0] += subgroupShuffleXor(d[0], o);
       }
-//#if VBITS
-      sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), (valid & (1u << $j)) != 0u);
-//#else
       sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
-//#endif
     }
 //#end
     // 3. Online softmax for head myHead over the tile (all token slots).

@@ -81,16 +81,15 @@ async function main(): Promise<void> {
   // split / targets results name x = split heads (4 q heads per subgroup) and y = p / alpha by subgroup shuffles: gqa8 options
   // measured and removed, NOTES.md "Split heads".) The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
-  // Diet pass (NOTES.md "Register diet"): a 7th field = q heads in registers (gqa8RegisterHeads, empty = default), an 8th =
-  // workgroups per wave for the planner (decodeWaveWorkgroups, empty = off); letter b = one validity bit per step (VBITS);
-  // steps 'aN' = the auto rule with N steps for long segments (gqa8LongSteps) instead of 8.
+  // steps 'aN' = the auto rule with N steps for long segments (gqa8LongSteps; a8 = the rule before the diet pass). The diet
+  // results (webgpu-decode-h100-20261125-diet*.json) also name a 7th field = q heads in registers, an 8th = workgroups per
+  // wave for the planner, and letter b = validity bits: options measured and removed (NOTES.md "Register diet").
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
-    const [variant, target, steps, lanes, packed, opts, qr, wave] = c.split(':');
+    const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvVwb]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w b)`);
+    if (/[^rsdcCqQohHvVw]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
-      registerHeads: qr ? Number(qr) : undefined, wave: wave ? Number(wave) : 0, validBits: o.includes('b') ? true : undefined,
       blockShift: o.includes('d') ? false : undefined,
       lateCvt: o.includes('c') ? true : o.includes('C') ? false : undefined,
       sharedQ: o.includes('q') ? true : o.includes('Q') ? false : undefined,
@@ -121,12 +120,12 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, registerHeads, wave, validBits, longSteps } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     const mma = variant === 'mma';
     const backend = await createWebGpuBackend(device, {
       shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
       gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
-      mmaChunk: mma ? steps : undefined, mmaN, gqa8RegisterHeads: registerHeads, decodeWaveWorkgroups: wave, gqa8ValidBits: validBits, gqa8LongSteps: longSteps,
+      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps,
     });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
@@ -169,7 +168,7 @@ async function main(): Promise<void> {
           const bwNo = kvBytes / (ms.noSinks / 1e3);
           const bwS = kvBytes / (ms.sinks / 1e3);
           const row = {
-            variant, kernel, target, steps, longSteps: longSteps ?? null, lanes, packedF16: packed, opts, registerHeads: registerHeads ?? null, wave, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
+            variant, kernel, target, steps, longSteps: longSteps ?? null, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
             msNoSinks: ms.noSinks, msSinks: ms.sinks,
             bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
             fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -177,15 +176,15 @@ async function main(): Promise<void> {
           };
           rows.push(row);
           console.log(
-            `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'}:qr${registerHeads ?? '-'}:w${wave} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+            `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
               `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
           );
         }
       }
     } catch (e) {
-      console.log(`config ${variant}:${target}:${steps}:${opts || '-'}:qr${registerHeads ?? '-'}:w${wave} ${cacheDtype} failed: ${String((e as Error).message).slice(0, 600)}`);
-      rows.push({ variant, target, steps, opts, registerHeads: registerHeads ?? null, wave, cacheDtype, error: String((e as Error).message).slice(0, 600) });
+      console.log(`config ${variant}:${target}:${steps}:${opts || '-'} ${cacheDtype} failed: ${String((e as Error).message).slice(0, 600)}`);
+      rows.push({ variant, target, steps, longSteps: longSteps ?? null, opts, cacheDtype, error: String((e as Error).message).slice(0, 600) });
     }
     backend.destroyCache(cache);
     await backend.close();

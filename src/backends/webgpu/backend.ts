@@ -23,8 +23,6 @@ export interface WebGpuBackendOptions {
   useSubgroups?: boolean;
   /** paged_decode split-KV: workgroups to aim for per step (default 1024) ... */
   decodeTargetWorkgroups?: number;
-  /** paged_decode split-KV: workgroups resident at once (SMs x per SM); > 0 rounds the target to whole waves (default 0, off). */
-  decodeWaveWorkgroups?: number;
   /** ... and the fewest key tiles per segment (default 2). */
   decodeMinSegmentTiles?: number;
   /**
@@ -51,10 +49,6 @@ export interface WebGpuBackendOptions {
   gqa8LateConvert?: boolean;
   /** gqa8: read q from workgroup memory at each use instead of registers (default: f32 caches only). */
   gqa8SharedQ?: boolean;
-  /** gqa8: q heads (0-8) held in registers, the rest read from workgroup memory; overrides gqa8SharedQ (true = 0, false = 8). */
-  gqa8RegisterHeads?: number;
-  /** gqa8: one validity bit per step instead of the row offsets past the load issue (VBITS; default false). */
-  gqa8ValidBits?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default: f16 caches only). */
   gqa8DotQK?: boolean;
   /**
@@ -178,15 +172,12 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8BlockShift: opts.gqa8BlockShift ?? true,
       gqa8LateConvert: opts.gqa8LateConvert ?? true,
       gqa8SharedQ: opts.gqa8SharedQ,
-      gqa8RegisterHeads: opts.gqa8RegisterHeads,
-      gqa8ValidBits: opts.gqa8ValidBits ?? false,
       gqa8DotQK: opts.gqa8DotQK,
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
-      decodeWaveWorkgroups: opts.decodeWaveWorkgroups ?? 0,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
       mmaShape: this.subgroupMatrix,
       mmaChunk: opts.mmaChunk ?? 0,

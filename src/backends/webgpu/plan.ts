@@ -62,10 +62,8 @@ export interface SegmentPlan {
 /**
  * Split-KV plan of paged_decode: enough workgroups to fill the GPU (targetWorkgroups), but no
  * segment shorter than minSegTiles tiles (each segment costs a partial write and a merge).
- * waveWorkgroups > 0 (workgroups resident at once: SMs x workgroups per SM) rounds the target to
- * whole waves and takes the most segments that fit in them, so no wave runs partly empty.
  */
-export function planSegments(meta: StepMetadata, layer: LayerConfig, tile: number, targetWorkgroups: number, minSegTiles: number, waveWorkgroups = 0): SegmentPlan {
+export function planSegments(meta: StepMetadata, layer: LayerConfig, tile: number, targetWorkgroups: number, minSegTiles: number): SegmentPlan {
   let maxTiles = 1;
   for (let s = 0; s < meta.numDecodes; s++) {
     let keys = meta.seqLens[s];
@@ -74,10 +72,6 @@ export function planSegments(meta: StepMetadata, layer: LayerConfig, tile: numbe
   }
   const base = Math.max(1, meta.numDecodes * layer.numKvHeads);
   let want = Math.max(1, Math.ceil(targetWorkgroups / base));
-  if (waveWorkgroups > 0) {
-    const waves = Math.max(1, Math.round(targetWorkgroups / waveWorkgroups));
-    want = Math.max(1, Math.floor((waves * waveWorkgroups) / base));
-  }
   want = Math.min(want, Math.max(1, Math.floor(maxTiles / minSegTiles)));
   const segTiles = Math.ceil(maxTiles / want);
   return { numSegments: Math.ceil(maxTiles / segTiles), segTiles };

@@ -47,10 +47,6 @@ export interface StepContext {
   gqa8LateConvert: boolean;
   /** gqa8: read q from workgroup memory at each use instead of registers (QSHARED). Absent = auto: on for f32 caches only. */
   gqa8SharedQ?: boolean;
-  /** gqa8: q heads held in registers (QR, 0-8), the rest from workgroup memory; absent = per gqa8SharedQ (true 0, false 8). */
-  gqa8RegisterHeads?: number;
-  /** gqa8: one validity bit per step instead of STEPS row offsets (VBITS). */
-  gqa8ValidBits: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = auto: on for f16 caches only. */
   gqa8DotQK?: boolean;
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
@@ -61,8 +57,6 @@ export interface StepContext {
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
   rolled: boolean;
   decodeTargetWorkgroups: number;
-  /** Workgroups resident at once (0 = off): the split-KV plan fills whole waves of it (planSegments). */
-  decodeWaveWorkgroups: number;
   decodeMinSegmentTiles: number;
   /** Matrix-unit shape paged_decode_mma uses on this device (f16 x f16 -> f32, M = 16), null when none. */
   mmaShape: SubgroupMatrixShape | null;
@@ -159,7 +153,7 @@ async function mmaPipeline(ctx: StepContext, base: { f16: boolean; packedF16: bo
 
 function gqa8AutoSteps(cache: CacheBuffers, meta: StepMetadata, layer: LayerConfig, NPW: number, ctx: StepContext): number {
   if (!cache.f16) return 4;
-  const probe = planSegments(meta, layer, 4 * NPW, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles, ctx.decodeWaveWorkgroups);
+  const probe = planSegments(meta, layer, 4 * NPW, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
   return probe.segTiles * 4 * NPW >= 1024 ? ctx.gqa8LongSteps : 4;
 }
 
@@ -251,7 +245,7 @@ export async function prepareStep(
     const tileTokens = variant === 'mma' ? MC : variant === 'gqa8' ? STEPS * NPW : variant === 'subgroup' ? SG : TILE;
     // mma chunks are aligned to MC keys, so a window's range can span one chunk more.
     const planLayer = variant === 'mma' && layer.slidingWindow > 0 ? { ...layer, slidingWindow: layer.slidingWindow + MC } : layer;
-    segments = planSegments(meta, planLayer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles, ctx.decodeWaveWorkgroups);
+    segments = planSegments(meta, planLayer, tileTokens, ctx.decodeTargetWorkgroups, ctx.decodeMinSegmentTiles);
     if (decode !== null) {
       // paged_decode_mma, compiled above
     } else if (variant === 'gqa8') {
@@ -260,11 +254,11 @@ export async function prepareStep(
       const halfOk = cache.f16 && !ctx.packedF16 && ctx.gqa8LateConvert;
       const HQK = halfOk && ctx.gqa8HalfQK;
       const HPV = halfOk && ctx.gqa8HalfPV;
-      const QR = ctx.gqa8RegisterHeads ?? ((ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8);
-      if (!Number.isInteger(QR) || QR < 0 || QR > 8) throw new Error(`gqa8RegisterHeads must be an integer in [0, 8], got ${QR}`);
+      // q heads in registers (QR): all 8, or none (QSHARED); splits lost on the H100 (NOTES.md "Register diet").
+      const QR = (ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, VBITS: ctx.gqa8ValidBits, HQK, HPV },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV },
         constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
       });
     } else if (variant === 'subgroup') {
