@@ -35,7 +35,15 @@
 
 //#include paged_decode_io
 
+// QDIRECT (q of all 8 heads in registers, no HQK): q goes straight from the query buffer into
+// registers and the kernel declares no workgroup copy of it (2 KB at head size 64), in case the
+// workgroup memory per workgroup, not registers, is what holds residency at 8 per SM (NOTES.md
+// "Register diet"); the private stand-in only satisfies the source's dead QSHARED references.
+//#if QDIRECT
+var<private> qs: array<vec4<f32>, 1>;
+//#else
 var<workgroup> qs: array<vec4<f32>, 8u * D4>;
+//#endif
 var<workgroup> ps: array<vec4<f32>, 2u * TT>;
 var<workgroup> al: array<vec4<f32>, 2>;
 //#if HPV
@@ -87,10 +95,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let t0 = min(seg * p.segTiles, numTiles);
   let t1 = min(t0 + p.segTiles, numTiles);
 
+//#if QDIRECT
+//#else
   for (var i = lane; i < 8u * D4; i += SG) {
     qs[i] = query[(qtok * p.numQueryHeads + kvh * 8u + i / D4) * D4 + i % D4] * p.scale;
   }
   workgroupBarrier();
+//#endif
   let cl = lane % L;
   let tk = lane / L;
   let myHead = cl / HL;
@@ -99,11 +110,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // host passes QR = 8 or 0 (gqa8SharedQ); a split (QR 4 / 6) was measured and lost (NOTES.md "Register
   // diet"). The array keeps 8 heads so every literal index is in bounds; unused elements are dropped.
   var q: array<vec4<f32>, 8u * CPL>;
+//#if QDIRECT
+//#unroll h 8
+//#unroll k CPL
+  q[$h * CPL + $k] = query[(qtok * p.numQueryHeads + kvh * 8u + $h) * D4 + cl * CPL + $k] * p.scale;
+//#end
+//#end
+//#else
 //#unroll h QR
 //#unroll k CPL
   q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
 //#end
 //#end
+//#endif
 //#if HQK
   // HQK: q * scale as f16 for the packed-half QK.
   var qh: array<vec4<f16>, 8u * CPL>;

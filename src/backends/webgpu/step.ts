@@ -49,6 +49,8 @@ export interface StepContext {
   gqa8SharedQ?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (QKDOT). Absent = auto: on for f16 caches only. */
   gqa8DotQK?: boolean;
+  /** gqa8: q straight into registers, no workgroup copy (QDIRECT; only where QR = 8 and no HQK). */
+  gqa8DirectQ: boolean;
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
@@ -256,9 +258,11 @@ export async function prepareStep(
       const HPV = halfOk && ctx.gqa8HalfPV;
       // q heads in registers (QR): all 8, or none (QSHARED); splits lost on the H100 (NOTES.md "Register diet").
       const QR = (ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8;
+      // q straight into registers, no workgroup copy: only with all of q in registers and f32 QK.
+      const QDIRECT = ctx.gqa8DirectQ && QR === 8 && !HQK;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT },
         constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
       });
     } else if (variant === 'subgroup') {
