@@ -35,10 +35,11 @@
 
 //#include paged_decode_io
 
-// QDIRECT (q of all 8 heads in registers, no HQK): q goes straight from the query buffer into
-// registers and the kernel declares no workgroup copy of it (2 KB at head size 64), in case the
-// workgroup memory per workgroup, not registers, is what holds residency at 8 per SM (NOTES.md
-// "Register diet"); the private stand-in only satisfies the source's dead QSHARED references.
+// QDIRECT (default where q of all 8 heads is in registers and QK is f32): q goes straight from the
+// query buffer into registers, with no workgroup copy (2 KB at head size 64) and no barrier. H100:
+// +0.3-0.6 points of copy at batch 8-256, and residency stays 8 workgroups per SM, so that copy was
+// not what held it (NOTES.md "Direct q"); the private stand-in only satisfies the source's dead
+// QSHARED references.
 //#if QDIRECT
 var<private> qs: array<vec4<f32>, 1>;
 //#else

@@ -51,7 +51,7 @@ export interface WebGpuBackendOptions {
   gqa8SharedQ?: boolean;
   /** gqa8: QK by dot() with each staged K vec4 converted once for the 8 heads (default: f16 caches only). */
   gqa8DotQK?: boolean;
-  /** gqa8: q loaded straight into registers with no workgroup copy (applies where all of q is in registers and QK is f32; default false, measured in bench/webgpu/NOTES.md). */
+  /** gqa8: q loaded straight into registers with no workgroup copy (applies where all of q is in registers and QK is f32; default true: bench/webgpu/NOTES.md "Direct q"). */
   gqa8DirectQ?: boolean;
   /**
    * gqa8, f16 caches, opt-in (default false): QK products and per-lane partial logits in f16. Faster
@@ -175,7 +175,7 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8LateConvert: opts.gqa8LateConvert ?? true,
       gqa8SharedQ: opts.gqa8SharedQ,
       gqa8DotQK: opts.gqa8DotQK,
-      gqa8DirectQ: opts.gqa8DirectQ ?? false,
+      gqa8DirectQ: opts.gqa8DirectQ ?? true,
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,
