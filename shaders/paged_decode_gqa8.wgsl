@@ -134,15 +134,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
 //#endif
   var acc: array<vec4<f32>, 8u * CPL>;
-//#if PVCOL
-  // PVCOL: PV with D4 lanes per V row (lane cp holds vec4 cp of the row) and NPV = SG / D4 rows at a
-  // time (pv): acc is 8 vec4 per lane instead of 8 * CPL (the QK layout keeps NPW row groups, each
-  // with its own partial acc), and V rows are loaded in that layout, TTP = TT / NPV per lane.
-  var accp: array<vec4<f32>, 8>;
-  var vp: array<KR, TTP>;
-  let pv = lane / D4;
-  let cp = lane % D4;
-//#endif
   var m_run = NEG;
   var lsum = 0.0;
   var offs: array<i32, STEPS>;
@@ -162,24 +153,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       vr[$j * CPL + $k] = KR();
       if (o >= 0) {
         kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
-        if (PVC == 0u) {
-          vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
-        }
+        vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
       }
 //#end
     }
 //#end
-//#if PVCOL
-//#unroll i TTP
-    {
-      let o = row_offset(seq, seqLen, kStart + tile * TT + $i * NPV + pv, kvh);
-      vp[$i] = KR();
-      if (o >= 0) {
-        vp[$i] = kr_keep(valueCache[u32(o) + cp]);
-      }
-    }
-//#end
-//#endif
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
 //#if HQK
@@ -315,38 +293,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       acc[7u * CPL + $k] = acc[7u * CPL + $k] * b1.w + vec4<f32>(a16[7u * CPL + $k]);
 //#end
     }
-//#endif
-//#if PVCOL
-    {
-      let a0 = al[0];
-      let a1 = al[1];
-      accp[0] *= a0.x;
-      accp[1] *= a0.y;
-      accp[2] *= a0.z;
-      accp[3] *= a0.w;
-      accp[4] *= a1.x;
-      accp[5] *= a1.y;
-      accp[6] *= a1.z;
-      accp[7] *= a1.w;
-    }
-//#unroll i TTP
-    {
-      // Token $i * NPV + pv of the tile: its p of the 8 heads (written above by token index).
-      let pa = ps[($i * NPV + pv) * 2u];
-      let pb = ps[($i * NPV + pv) * 2u + 1u];
-      let v = kr_use(vp[$i]);
-      accp[0] += pa.x * v;
-      accp[1] += pa.y * v;
-      accp[2] += pa.z * v;
-      accp[3] += pa.w * v;
-      accp[4] += pb.x * v;
-      accp[5] += pb.y * v;
-      accp[6] += pb.z * v;
-      accp[7] += pb.w * v;
-    }
-//#end
-//#endif
-//#if PVPLAIN
+//#else
     let a0 = al[0];
     let a1 = al[1];
 //#unroll k CPL
@@ -382,29 +329,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
 
-//#if PVCOL
-  // Sum the NPV row groups of acc, the token slots of lsum; lanes of row group 0 write the row.
-  for (var o = D4; o < SG; o <<= 1u) {
-//#unroll h 8
-    accp[$h] += subgroupShuffleXor(accp[$h], o);
-//#end
-  }
-  for (var o = L; o < SG; o <<= 1u) {
-    lsum += subgroupShuffleXor(lsum, o);
-  }
-  let basep = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u;
-  if (pv == 0u) {
-//#unroll h 8
-    partialO[(basep + $h) * D4 + cp] = accp[$h];
-//#end
-  }
-  if (tk == 0u && writer) {
-    partialML[basep + myHead] = vec2<f32>(m_run, lsum);
-  }
-  if (PVC == 1u) {
-    return;
-  }
-//#endif
   // Sum the token slots: acc per column, lsum per head (HL lanes hold the same head's copy).
   for (var o = L; o < SG; o <<= 1u) {
 //#unroll i 8

@@ -53,8 +53,6 @@ export interface WebGpuBackendOptions {
   gqa8DotQK?: boolean;
   /** gqa8: q loaded straight into registers with no workgroup copy (applies where all of q is in registers and QK is f32; default true: bench/webgpu/NOTES.md "Direct q"). */
   gqa8DirectQ?: boolean;
-  /** gqa8: PV by column lanes, a quarter of the head size per V row, so each lane holds 8 vec4 of acc instead of 16 (default false: bench/webgpu/NOTES.md "PV by columns"). */
-  gqa8PvColumns?: boolean;
   /**
    * gqa8, f16 caches, opt-in (default false): QK products and per-lane partial logits in f16. Faster
    * (H100 256 x 32K: 70.7 -> 74.2% of copy) but outside the f32-accumulation rule, and it fails the
@@ -178,7 +176,6 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8SharedQ: opts.gqa8SharedQ,
       gqa8DotQK: opts.gqa8DotQK,
       gqa8DirectQ: opts.gqa8DirectQ ?? true,
-      gqa8PvColumns: opts.gqa8PvColumns ?? false,
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,

@@ -51,8 +51,6 @@ export interface StepContext {
   gqa8DotQK?: boolean;
   /** gqa8: q straight into registers, no workgroup copy (QDIRECT; only where QR = 8 and no HQK). */
   gqa8DirectQ: boolean;
-  /** gqa8: PV by column lanes (PVCOL: headSize / 4 lanes per V row, acc 8 vec4 per lane; not with HPV). */
-  gqa8PvColumns: boolean;
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
@@ -262,16 +260,10 @@ export async function prepareStep(
       const QR = (ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8;
       // q straight into registers, no workgroup copy: only with all of q in registers and f32 QK.
       const QDIRECT = ctx.gqa8DirectQ && QR === 8 && !HQK;
-      // PV by column lanes (D4 lanes per V row, SG / D4 rows at a time) where a row fits the subgroup.
-      const NPV = SG % D4 === 0 ? SG / D4 : 0;
-      const PVCOL = ctx.gqa8PvColumns && !HPV && NPV > 0 && tileTokens % NPV === 0;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, PVCOL, PVPLAIN: !HPV && !PVCOL },
-        constants: {
-          SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR,
-          PVC: PVCOL ? 1 : 0, NPV: Math.max(1, NPV), TTP: PVCOL ? tileTokens / NPV : 1,
-        },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
