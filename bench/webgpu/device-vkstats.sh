@@ -26,7 +26,7 @@ for spec in "$@"; do
       echo "{\"set\":\"$name\",\"kernel\":\"$k\",\"error\":\"spirv-as: $(head -c 300 "$W/$name-$k.as.log" | tr '\n"' ' ')\"}" >> "$out"
       continue
     fi
-    s=$(timeout 60 bash .device-bundle/run.sh build/vkstats "${f%.spvasm}.spv" 2> "$W/$name-$k.vk.log" | grep '^{')
+    s=$(timeout 60 bash .device-bundle/run.sh build/vkstats "${f%.spvasm}.spv" 2> "$W/$name-$k.vk.log" | grep '^{"device"')
     if [ -n "$s" ]; then
       echo "{\"set\":\"$name\",\"args\":$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$args"),\"kernel\":\"$k\",\"stats\":$s}" >> "$out"
     else
