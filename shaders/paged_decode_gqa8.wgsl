@@ -153,9 +153,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       vr[$j * CPL + $k] = KR();
       if (o >= 0) {
         kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
-        if (LATEV == 0u) {
-          vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
-        }
+        vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
       }
 //#end
     }
@@ -223,18 +221,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
     }
 //#end
-    // LATEV (option): the V rows are asked for only now, when the staged K rows are dead, so K and V
-    // never hold registers together (fewer registers, more workgroups per SM) at the price of a
-    // second wait per tile (NOTES.md "Registers, finally measured").
-    if (LATEV == 1u) {
-//#unroll j STEPS
-//#unroll k CPL
-      if (offs[$j] >= 0) {
-        vr[$j * CPL + $k] = kr_keep(valueCache[u32(offs[$j]) + cl * CPL + $k]);
-      }
-//#end
-//#end
-    }
     // 3. Online softmax for head myHead over the tile (all token slots).
     var mt = NEG;
 //#unroll j STEPS

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   });
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
-  // opts letters: j = q straight into registers (gqa8DirectQ), l = V loaded after QK (gqa8LateV), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
+  // opts letters: j = q straight into registers (gqa8DirectQ), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
   // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults.
   // For the mma variant, steps = keys per chunk (0 = 64), w = 16x16x16 (N = 16) instead of 16x8x16. (Session 3's results also
   // name g / G = K/V staged through workgroup memory / loaded straight from the cache, u = reductions without subgroup operations,
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvVwjl]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j l)`);
+    if (/[^rsdcCqQohHvVwj]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
@@ -99,7 +99,6 @@ async function main(): Promise<void> {
       reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
       mmaN: o.includes('w') ? (16 as const) : undefined,
       directQ: o.includes('j') ? true : undefined,
-      lateV: o.includes('l') ? true : undefined,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
@@ -122,12 +121,12 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, lateV } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     const mma = variant === 'mma';
     const backend = await createWebGpuBackend(device, {
       shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
       gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
-      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, gqa8LateV: lateV,
+      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ,
     });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));

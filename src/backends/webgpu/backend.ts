@@ -53,8 +53,6 @@ export interface WebGpuBackendOptions {
   gqa8DotQK?: boolean;
   /** gqa8: q loaded straight into registers with no workgroup copy (applies where all of q is in registers and QK is f32; default true: bench/webgpu/NOTES.md "Direct q"). */
   gqa8DirectQ?: boolean;
-  /** gqa8: V rows loaded after QK instead of with K, so K and V are never staged together (fewer registers; default false: bench/webgpu/NOTES.md). */
-  gqa8LateV?: boolean;
   /**
    * gqa8, f16 caches, opt-in (default false): QK products and per-lane partial logits in f16. Faster
    * (H100 256 x 32K: 70.7 -> 74.2% of copy) but outside the f32-accumulation rule, and it fails the
@@ -178,7 +176,6 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8SharedQ: opts.gqa8SharedQ,
       gqa8DotQK: opts.gqa8DotQK,
       gqa8DirectQ: opts.gqa8DirectQ ?? true,
-      gqa8LateV: opts.gqa8LateV ?? false,
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,

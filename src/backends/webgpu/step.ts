@@ -51,8 +51,6 @@ export interface StepContext {
   gqa8DotQK?: boolean;
   /** gqa8: q straight into registers, no workgroup copy (QDIRECT; only where QR = 8 and no HQK). */
   gqa8DirectQ: boolean;
-  /** gqa8: V rows loaded after QK, when the staged K rows are dead (LATEV). */
-  gqa8LateV: boolean;
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
@@ -265,7 +263,7 @@ export async function prepareStep(
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
         flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT },
-        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR, LATEV: ctx.gqa8LateV ? 1 : 0 },
+        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
