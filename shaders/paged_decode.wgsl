@@ -61,9 +61,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seqLen = u32(md[p.seqLensOff + seq]);
   let qtok = u32(md[p.qslOff + seq]);
   let kStart = first_key(seqLen);
-  let numTiles = (seqLen - kStart + TILE - 1u) / TILE;
-  let t0 = min(seg * p.segTiles, numTiles);
-  let t1 = min(t0 + p.segTiles, numTiles);
+  let tiles = segment_tiles(seg, seqLen, kStart, TILE);
+  let t0 = tiles.x;
+  let t1 = tiles.y;
 
   for (var i = tid; i < G * D4; i += WG) {
     let h = i / D4;

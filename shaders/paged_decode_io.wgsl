@@ -47,3 +47,11 @@ fn first_key(seqLen: u32) -> u32 {
   }
   return 0u;
 }
+
+// Split-KV segment seg's tiles [x, y): the keys from kFirst to seqLen cut into tiles of `tile` keys,
+// p.segTiles tiles per segment (an empty range past the last tile). Every variant plans its grid so.
+fn segment_tiles(seg: u32, seqLen: u32, kFirst: u32, tile: u32) -> vec2<u32> {
+  let n = (seqLen - kFirst + tile - 1u) / tile;
+  let t0 = min(seg * p.segTiles, n);
+  return vec2<u32>(t0, min(t0 + p.segTiles, n));
+}

@@ -127,9 +127,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qtok = u32(md[p.qslOff + seq]);
   let kStart = first_key(seqLen);
   let kAlign = kStart - kStart % CH;
-  let numChunks = (seqLen - kAlign + CH - 1u) / CH;
-  let c0 = min(seg * p.segTiles, numChunks);
-  let c1 = min(c0 + p.segTiles, numChunks);
+  let chunks = segment_tiles(seg, seqLen, kAlign, CH);
+  let c0 = chunks.x;
+  let c1 = chunks.y;
 
   // q * scale of the 8 heads as f16, [dim][head] (Q^T row-major); heads 8..NN-1 and P^T's padding
   // columns stay zero (Dawn zero-fills workgroup memory; written explicitly anyway).

@@ -45,9 +45,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seqLen = u32(md[p.seqLensOff + seq]);
   let qtok = u32(md[p.qslOff + seq]);
   let kStart = first_key(seqLen);
-  let numTiles = (seqLen - kStart + SG - 1u) / SG;
-  let t0 = min(seg * p.segTiles, numTiles);
-  let t1 = min(t0 + p.segTiles, numTiles);
+  let tiles = segment_tiles(seg, seqLen, kStart, SG);
+  let t0 = tiles.x;
+  let t1 = tiles.y;
 
   for (var i = lane; i < G * D4; i += SG) {
     qs[i] = query[(qtok * p.numQueryHeads + kvh * G + i / D4) * D4 + i % D4] * p.scale;
