@@ -29,7 +29,6 @@ struct Binding { uint32_t set, binding; VkDescriptorType type; };
 static int bindings_of(const uint32_t* w, size_t n, struct Binding* out) {
   static uint32_t setOf[kMaxIds], bindOf[kMaxIds];
   static uint8_t hasSet[kMaxIds], hasBind[kMaxIds];
-  static uint32_t ptrClass[kMaxIds];
   int count = 0;
   for (size_t i = 5; i < n;) {
     const uint32_t op = w[i] & 0xffff, len = w[i] >> 16;
@@ -38,7 +37,6 @@ static int bindings_of(const uint32_t* w, size_t n, struct Binding* out) {
       if (w[i + 2] == 34) { setOf[w[i + 1]] = w[i + 3]; hasSet[w[i + 1]] = 1; }
       if (w[i + 2] == 33) { bindOf[w[i + 1]] = w[i + 3]; hasBind[w[i + 1]] = 1; }
     }
-    if (op == 32 && len >= 4 && w[i + 1] < kMaxIds) ptrClass[w[i + 1]] = w[i + 2];  // OpTypePointer result class type
     if (op == 59 && len >= 4) {  // OpVariable resultType result class
       const uint32_t id = w[i + 2], cls = w[i + 3];
       if (id < kMaxIds && hasSet[id] && hasBind[id] && count < kMaxBindings && (cls == 2 || cls == 12 || cls == 0)) {
@@ -50,7 +48,6 @@ static int bindings_of(const uint32_t* w, size_t n, struct Binding* out) {
     }
     i += len;
   }
-  (void)ptrClass;
   return count;
 }
 
