@@ -22,8 +22,12 @@
 // f32). QKDOT (constant) converts each staged K vec4 once for the 8 heads and sums with dot().
 // BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
-// paged_decode_reduce counts the sink once. Loops marked //#unroll are unrolled by the loader on GPUs
-// so every register array is indexed by literals (see expandUnroll in shaders.ts).
+// paged_decode_reduce counts the sink once. DIRECT (the host plans one segment): no partials and no
+// reduce dispatch; the kernel finishes each row itself (finish_row: the sink once) and writes o, lse.
+// TABLE_AHEAD: each tile's row offsets (block-table reads) are taken during the tile before, so the
+// K/V loads of a tile wait on one memory round trip instead of two.
+// Loops marked //#unroll are unrolled by the loader on GPUs so every register array is indexed by
+// literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
 // QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), QR (0..8) and QS = 8 - QR.
@@ -142,11 +146,21 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sc: array<f32, STEPS>;
   var d: array<f32, 8>;
 
+//#if TABLE_AHEAD
+  var offn: array<i32, STEPS>;
+//#unroll j STEPS
+  offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);
+//#end
+//#endif
   for (var tile = t0; tile < t1; tile++) {
     // 1. Issue every K and V load of the tile.
 //#unroll j STEPS
     {
+//#if TABLE_AHEAD
+      let o = offn[$j];
+//#else
       let o = row_offset(seq, seqLen, kStart + tile * TT + $j * NPW + tk, kvh);
+//#endif
       offs[$j] = o;
 //#unroll k CPL
       kr[$j * CPL + $k] = KR();
@@ -158,6 +172,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     }
 //#end
+//#if TABLE_AHEAD
+    // The next tile's row offsets: their block-table reads are in flight behind this tile's K/V
+    // loads and math instead of in front of the next tile's loads (rows past seqLen give -1).
+//#unroll j STEPS
+    offn[$j] = row_offset(seq, seqLen, kStart + (tile + 1u) * TT + $j * NPW + tk, kvh);
+//#end
+//#endif
     // 2. QK and the reduce-scatter of the 8 heads' partial dots over the L column lanes.
 //#unroll j STEPS
 //#if HQK
@@ -338,6 +359,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
     lsum += subgroupShuffleXor(lsum, o);
   }
+//#if DIRECT
+  // One segment holds the whole row: finish it here, counting the sink once (finish_row), and write
+  // o and lse as paged_decode_reduce would. Every lane holds (m, l) of its head; lane h * HL's
+  // factor is head h's.
+  var sink = NEG;
+  if (p.hasSinks != 0u) {
+    sink = sinks[kvh * 8u + myHead];
+  }
+  let fin = finish_row(m_run, lsum, sink, p.hasSinks != 0u);
+  var fh: array<f32, 8>;
+//#unroll h 8
+  fh[$h] = subgroupShuffle(fin.factor, $h * HL);
+//#end
+  if (tk == 0u) {
+    let orow = qtok * p.numQueryHeads + kvh * 8u;
+//#unroll h 8
+//#unroll k CPL
+    outO[(orow + $h) * D4 + cl * CPL + $k] = acc[$h * CPL + $k] * fh[$h];
+//#end
+//#end
+    if (writer) {
+      outLse[orow + myHead] = select(fin.lse, bitcast<f32>(p.negInfBits), fin.empty);
+    }
+  }
+//#else
   let base = (seq * p.numSegments + seg) * p.numQueryHeads + kvh * 8u;
   if (tk == 0u) {
 //#unroll h 8
@@ -349,4 +395,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       partialML[base + myHead] = vec2<f32>(m_run, lsum);
     }
   }
+//#endif
 }

@@ -3,7 +3,8 @@
 // so the variants cannot drift from the host layout or from each other.
 //   md: packed i32 metadata (plan.ts); query [numTokens, Hq, D4] vec4 f32; key/valueCache
 //   [numBlocks, blockSize, Hkv, D4] KV4; partialO [numDecodes, numSegments, Hq, D4] vec4 f32;
-//   partialML [numDecodes, numSegments, Hq] vec2 (m, l).
+//   partialML [numDecodes, numSegments, Hq] vec2 (m, l). DIRECT: output [numTokens, Hq, D4] vec4 f32,
+//   lse [numTokens, Hq], sinks [Hq] in their place (hasSinks / negInfBits as in paged_decode_reduce).
 // blockShift = log2(blockSize), for lookups by shift and mask (variants that divide ignore it).
 
 struct Params {
@@ -23,6 +24,8 @@ struct Params {
   rowVec4: u32,
   zero: u32,
   blockShift: u32,
+  hasSinks: u32,
+  negInfBits: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -36,8 +39,16 @@ struct Params {
 @group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
 @group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
 //#endif
+//#if DIRECT
+// One segment (DIRECT, gqa8 only): the kernel finishes each row itself, so it writes the output and
+// lse where the reduce would, and reads the sinks.
+@group(0) @binding(5) var<storage, read_write> outO: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> outLse: array<f32>;
+@group(0) @binding(7) var<storage, read> sinks: array<f32>;
+//#else
 @group(0) @binding(5) var<storage, read_write> partialO: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read_write> partialML: array<vec2<f32>>;
+//#endif
 
 // The first key a decode row at position seqLen - 1 sees: 0, or with a sliding window W the first
 // of the last W positions (keys j with j > pos - W). Every variant starts its key range here.

@@ -9,7 +9,7 @@
 // fit, block tables reuse pool blocks in a shuffled order (stated as `aliased` in the JSON: distinct
 // bytes < bytes read). The pool is GiBs, far over the 50 MB L2, so reuse does not come from cache.
 //   node dist/bench/webgpu/decode.js [--json out.json] [--commit sha] [--quick] [--configs ...]
-//     [--batches 1,64,256] [--contexts 32768] [--unsafe]   (--unsafe: Dawn's allow_unsafe_apis, which
+//     [--batches 1,64,256] [--contexts 32768] [--unsafe] [--parts]   (--unsafe: Dawn's allow_unsafe_apis, which
 //     exposes the matrix units; on by itself when a config names the mma variant)
 
 import { writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import type { StepMetadata } from '../../src/backends/types.js';
 import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
 import { createWebGpuBackend, type WebGpuKvCache } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
-import { copyBandwidth, fillRandom, makeTimer, median } from './timing.js';
+import { copyBandwidth, fillRandom, makeTimer, median, passFloor } from './timing.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -73,7 +73,8 @@ async function main(): Promise<void> {
   });
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
-  // opts letters: j = q straight into registers (gqa8DirectQ), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
+  // opts letters: e = block-table reads one tile ahead (gqa8TableAhead), f = one-segment plans finish in the decode kernel, no reduce (decodeDirect),
+  // j = q straight into registers (gqa8DirectQ), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
   // on / off, q / Q = q from workgroup memory (QSHARED) on / off, o = QK by dot() with one K conversion for 8 heads (QKDOT), h / H and v / V = half-precision QK (HQK) / PV tile sums (HPV) on / off; absent = backend defaults.
   // For the mma variant, steps = keys per chunk (0 = 64), w = 16x16x16 (N = 16) instead of 16x8x16. (Session 3's results also
   // name g / G = K/V staged through workgroup memory / loaded straight from the cache, u = reductions without subgroup operations,
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvVwj]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j)`);
+    if (/[^rsdcCqQohHvVwjef]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j e f)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
@@ -99,6 +100,8 @@ async function main(): Promise<void> {
       reduce: o.includes('r') ? ('parallel' as const) : o.includes('s') ? ('serial' as const) : undefined,
       mmaN: o.includes('w') ? (16 as const) : undefined,
       directQ: o.includes('j') ? true : undefined,
+      tableAhead: o.includes('e') ? true : undefined,
+      direct: o.includes('f') ? true : undefined,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
@@ -113,6 +116,11 @@ async function main(): Promise<void> {
   const copy = await copyBandwidth(device, timer, quick ? Math.min(copyBytes, 64 << 20) : copyBytes);
   console.log(`copy shader: ${(copy.bytesPerSec / 1e9).toFixed(0)} GB/s (read + write of ${copy.bytes} B in ${copy.ms.toFixed(3)} ms)`);
 
+  // --parts: also time the paged_decode dispatch alone per row, and an empty timed pass (the floor
+  // every timed figure includes: timestamps, one dispatch's launch).
+  const parts = process.argv.includes('--parts');
+  const floor = parts ? await passFloor(device, timer) : null;
+  if (floor !== null) console.log(`timed-pass floor (one 1-workgroup dispatch): ${floor.toFixed(4)} ms`);
   const list = (name: string) => arg(name)?.split(',').map(Number);
   const batches = list('batches') ?? (quick ? [1, 8] : [1, 8, 64, 256]);
   const contexts = list('contexts') ?? (quick ? [1024, 4096] : [1024, 8192, 32768]);
@@ -121,12 +129,12 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, tableAhead, direct } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     const mma = variant === 'mma';
     const backend = await createWebGpuBackend(device, {
       shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
       gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
-      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ,
+      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, gqa8TableAhead: tableAhead, decodeDirect: direct,
     });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
@@ -161,6 +169,18 @@ async function main(): Promise<void> {
             const reps = quick ? 5 : 20;
             const times = await timer.time((enc, ts) => backend.encode(step, enc, ts), reps, 3);
             ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
+            if (parts && !withSinks) {
+              // Diagnostic: the paged_decode dispatch alone (no reduce) in a timed pass of its own.
+              const d = step.attention[0];
+              const alone = await timer.time((enc, ts) => {
+                const pass = enc.beginComputePass({ timestampWrites: ts });
+                pass.setPipeline(d.pipeline);
+                pass.setBindGroup(0, d.bindGroup);
+                pass.dispatchWorkgroups(...d.grid);
+                pass.end();
+              }, reps, 3);
+              ms.decodeAlone = median(alone);
+            }
             // Sanity: the step's output is finite (correctness itself is the conformance table's job).
             await backend.forward(cache, layer, meta, inputs, out);
             if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
@@ -174,12 +194,14 @@ async function main(): Promise<void> {
             bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
             fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
             sinkCost: ms.sinks / ms.noSinks - 1,
+            ...(parts ? { msDecodeAlone: ms.decodeAlone } : {}),
           };
           rows.push(row);
           console.log(
             `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
-              `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%`,
+              `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%` +
+              (parts ? `  decode alone ${ms.decodeAlone.toFixed(3)} ms` : ''),
           );
         }
       }
@@ -200,6 +222,7 @@ async function main(): Promise<void> {
         bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
         config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
         baseline: { name: 'copy shader (bytes read + written)', ...copy },
+        ...(floor !== null ? { passFloorMs: floor } : {}),
         rows,
       }, null, 1));
     }

@@ -101,6 +101,29 @@ export async function copyBandwidth(device: GPUDevice, timer: Timer, bytes: numb
   return { bytes, ms, bytesPerSec: (2 * bytes) / (ms / 1e3) };
 }
 
+const EMPTY_WGSL = `
+@group(0) @binding(0) var<storage, read_write> sink: array<u32>;
+@compute @workgroup_size(32)
+fn main(@builtin(local_invocation_index) i: u32) {
+  sink[i] = i;
+}`;
+
+/** Median GPU time (ms) of a timed pass holding one 1-workgroup dispatch: the floor of every timed pass. */
+export async function passFloor(device: GPUDevice, timer: Timer): Promise<number> {
+  const buf = device.createBuffer({ size: 128, usage: GPUBufferUsage.STORAGE });
+  const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: EMPTY_WGSL }), entryPoint: 'main' } });
+  const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
+  const times = await timer.time((enc, ts) => {
+    const pass = enc.beginComputePass({ timestampWrites: ts });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+  }, 31, 3);
+  buf.destroy();
+  return median(times);
+}
+
 const FILL_WGSL = `
 struct P { seed: u32, words: u32, strideX: u32, _p: u32 }
 @group(0) @binding(0) var<uniform> p: P;

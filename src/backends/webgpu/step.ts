@@ -54,6 +54,10 @@ export interface StepContext {
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
+  /** gqa8: each tile's block-table reads issued during the tile before (TABLE_AHEAD). */
+  gqa8TableAhead: boolean;
+  /** gqa8 with a one-segment plan: the decode kernel finishes the rows itself, no partials and no reduce dispatch (DIRECT). */
+  decodeDirect: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
   decodeReduce: 'serial' | 'parallel' | 'auto';
   /** Keep kernel loops rolled (software adapters: see ComposeOptions.rolled). */
@@ -233,6 +237,7 @@ export async function prepareStep(
       throw new Error(`paged_decode variant ${variant} does not fit: subgroup size ${SG}, GQA group ${G}, headSize ${D}`);
     }
     let decode: GPUComputePipeline | null = null;
+    let direct = false;
     if (variant === 'mma') {
       try {
         decode = await mmaPipeline(ctx, base, D, Hkv, SG, MC);
@@ -260,9 +265,10 @@ export async function prepareStep(
       const QR = (ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8;
       // q straight into registers, no workgroup copy: only with all of q in registers and f32 QK.
       const QDIRECT = ctx.gqa8DirectQ && QR === 8 && !HQK;
+      direct = ctx.decodeDirect && segments.numSegments === 1;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, TABLE_AHEAD: ctx.gqa8TableAhead, DIRECT: direct },
         constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
       });
     } else if (variant === 'subgroup') {
@@ -282,29 +288,39 @@ export async function prepareStep(
     }
     // Parallel reduce where there are segments to spread over lanes; with 1-2 segments its idle lanes
     // and tree barriers cost more than the serial walk (H100: batch 256 x 1K 40.8% -> 38.9% of copy).
-    const parallelReduce = ctx.decodeReduce === 'parallel' || (ctx.decodeReduce === 'auto' && segments.numSegments >= 8);
-    const reduce = parallelReduce
-      ? await pipelines.get('paged_decode_reduce', { ...base, flags: { PARALLEL: true }, constants: { D4, WGR: 256, R: Math.max(1, 256 / D4) } })
-      : await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
-    const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
-    const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
     u32(1).set([Hq, Hkv, cache.blockSize, meta.maxBlocksPerSeq, packed.qslOff, packed.seqLensOff, packed.blockTableOff, segments.numSegments, segments.segTiles, layer.slidingWindow]);
     f32(1).set([layer.softcap, layer.scale], 10);
-    // [14] zero (rolled loops), [15] log2(blockSize): block sizes are powers of two (16, 32, 64).
-    u32(1).set([cache.numBlocks, rowVec4, 0, Math.log2(cache.blockSize)], 12);
-    u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
+    // [14] zero (rolled loops), [15] log2(blockSize): block sizes are powers of two (16, 32, 64);
+    // [16..17] sinks on / -inf bits for a kernel that finishes rows itself (DIRECT).
+    u32(1).set([cache.numBlocks, rowVec4, 0, Math.log2(cache.blockSize), layer.sinks ? 1 : 0, negInfBits], 12);
     decodeVariant = variant;
     if (decode === null) throw new Error('paged_decode: no pipeline');
-    attention.push({
-      pipeline: decode,
-      bindGroup: bind(device, decode, [params, metaBuf, qBuf, cache.key, cache.value, partialO, partialML], PARAM_SLOT),
-      grid: [segments.numSegments, Hkv, meta.numDecodes],
-    });
-    attention.push({
-      pipeline: reduce,
-      bindGroup: bind(device, reduce, [params, metaBuf, partialO, partialML, sinks, output, lse], 2 * PARAM_SLOT),
-      grid: [Hq, meta.numDecodes, 1],
-    });
+    if (direct) {
+      // One segment: the decode kernel writes output and lse (and counts the sink) itself.
+      attention.push({
+        pipeline: decode,
+        bindGroup: bind(device, decode, [params, metaBuf, qBuf, cache.key, cache.value, output, lse, sinks], PARAM_SLOT),
+        grid: [1, Hkv, meta.numDecodes],
+      });
+    } else {
+      const parallelReduce = ctx.decodeReduce === 'parallel' || (ctx.decodeReduce === 'auto' && segments.numSegments >= 8);
+      const reduce = parallelReduce
+        ? await pipelines.get('paged_decode_reduce', { ...base, flags: { PARALLEL: true }, constants: { D4, WGR: 256, R: Math.max(1, 256 / D4) } })
+        : await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
+      const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
+      const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
+      u32(2).set([Hq, segments.numSegments, packed.qslOff, layer.sinks ? 1 : 0, negInfBits]);
+      attention.push({
+        pipeline: decode,
+        bindGroup: bind(device, decode, [params, metaBuf, qBuf, cache.key, cache.value, partialO, partialML], PARAM_SLOT),
+        grid: [segments.numSegments, Hkv, meta.numDecodes],
+      });
+      attention.push({
+        pipeline: reduce,
+        bindGroup: bind(device, reduce, [params, metaBuf, partialO, partialML, sinks, output, lse], 2 * PARAM_SLOT),
+        grid: [Hq, meta.numDecodes, 1],
+      });
+    }
   }
   if (packed.numWork > 0) {
     const RW = TILE;
