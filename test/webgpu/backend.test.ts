@@ -227,9 +227,14 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
   // gqa8 forms the defaults do not reach on the table's short segments: 6 steps (a tile of 24 keys, not a
   // power of two; the f16 default for long segments since the diet pass, NOTES.md "Register diet"), q
   // in workgroup memory (QR = 0) or registers (QR = 8) under each QK path, and q in registers by way
-  // of the workgroup copy (gqa8DirectQ false; the default loads it straight into registers).
-  it('gqa8 passes the GQA-8 decode shapes at 6 steps and with q in workgroup memory or registers under both QK paths', async (ctx) => {
-    const sets = [{ gqa8Steps: 6 }, { gqa8SharedQ: true, gqa8DotQK: true }, { gqa8SharedQ: false, gqa8DotQK: false }, { gqa8DirectQ: false }];
+  // of the workgroup copy (gqa8DirectQ false; the default loads it straight into registers); one
+  // segment per row (target 1 workgroup), finished in the decode kernel (the default for one-segment
+  // plans, which the table's small batches never reach) and through the reduce; K rows a tile ahead.
+  it('gqa8 passes the GQA-8 decode shapes at 6 steps, with q in workgroup memory or registers, with one segment, with K a tile ahead', async (ctx) => {
+    const sets = [
+      { gqa8Steps: 6 }, { gqa8SharedQ: true, gqa8DotQK: true }, { gqa8SharedQ: false, gqa8DotQK: false }, { gqa8DirectQ: false },
+      { decodeTargetWorkgroups: 1 }, { decodeTargetWorkgroups: 1, decodeDirect: false }, { gqa8KAhead: true }, { gqa8KAhead: true, gqa8Steps: 6, decodeTargetWorkgroups: 1 },
+    ];
     for (const opts of sets) {
       const b = await createNodeBackend({ decodeVariant: 'gqa8', decodeMinSegmentTiles: 1, ...opts });
       try {
