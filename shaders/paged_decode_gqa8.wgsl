@@ -26,17 +26,12 @@
 // reduce dispatch; the kernel finishes each row itself (finish_row: the sink once) and writes o, lse.
 // Row offsets (block-table reads) of each tile are taken during the tile before, so its K/V loads
 // wait on one memory round trip instead of two (H100: +1.5-2.6 points of copy at batch 8-256 with
-// 8K-32K contexts, 225 registers instead of 228; NOTES.md "Table ahead").
-// KAHEAD: K rows run one tile ahead too. The next tile's K loads are issued right after this tile's
-// QK (its K registers are dead then) and land during softmax and PV; V loads are issued at the top
-// of the tile and land during QK. The live set at the peak (q, acc, one tile of K and of V) is the
-// same as without it.
+// 8K-32K contexts, 224-225 registers instead of 228; NOTES.md "Table ahead").
 // Loops marked //#unroll are unrolled by the loader on GPUs so every register array is indexed by
 // literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
-// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), QR (0..8) and QS = 8 - QR, KAHEAD
-// (0 / 1, with the flag of the same name).
+// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), QR (0..8) and QS = 8 - QR.
 // HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
 // and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
 // the f32 accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of
@@ -156,33 +151,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll j STEPS
   offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);
 //#end
-//#if KAHEAD
-  // The first tile's K rows (the loop issues each next tile's after its QK).
-//#unroll j STEPS
-//#unroll k CPL
-  kr[$j * CPL + $k] = KR();
-  if (offn[$j] >= 0) {
-    kr[$j * CPL + $k] = kr_keep(keyCache[u32(offn[$j]) + cl * CPL + $k]);
-  }
-//#end
-//#end
-//#endif
   for (var tile = t0; tile < t1; tile++) {
-    // 1. Issue the tile's loads: K and V, or V only where K runs a tile ahead (KAHEAD).
+    // 1. Issue every K and V load of the tile.
 //#unroll j STEPS
     {
       let o = offn[$j];
       offs[$j] = o;
 //#unroll k CPL
+      kr[$j * CPL + $k] = KR();
       vr[$j * CPL + $k] = KR();
       if (o >= 0) {
+        kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
         vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
-      }
-      if (KAHEAD == 0u) {
-        kr[$j * CPL + $k] = KR();
-        if (o >= 0) {
-          kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
-        }
       }
 //#end
     }
@@ -255,19 +235,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       sc[$j] = select(NEG, softcap_logit(d[0], p.softcap), offs[$j] >= 0);
     }
 //#end
-//#if KAHEAD
-    // K rows of the next tile into the registers this tile's QK has just freed.
-    if (tile + 1u < t1) {
-//#unroll j STEPS
-//#unroll k CPL
-      kr[$j * CPL + $k] = KR();
-      if (offn[$j] >= 0) {
-        kr[$j * CPL + $k] = kr_keep(keyCache[u32(offn[$j]) + cl * CPL + $k]);
-      }
-//#end
-//#end
-    }
-//#endif
     // 3. Online softmax for head myHead over the tile (all token slots).
     var mt = NEG;
 //#unroll j STEPS

@@ -229,11 +229,11 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
   // in workgroup memory (QR = 0) or registers (QR = 8) under each QK path, and q in registers by way
   // of the workgroup copy (gqa8DirectQ false; the default loads it straight into registers); one
   // segment per row (target 1 workgroup), finished in the decode kernel (the default for one-segment
-  // plans, which the table's small batches never reach) and through the reduce; K rows a tile ahead.
-  it('gqa8 passes the GQA-8 decode shapes at 6 steps, with q in workgroup memory or registers, with one segment, with K a tile ahead', async (ctx) => {
+  // plans, which the table's small batches never reach) and through the reduce.
+  it('gqa8 passes the GQA-8 decode shapes at 6 steps, with q in workgroup memory or registers, and with one segment', async (ctx) => {
     const sets = [
       { gqa8Steps: 6 }, { gqa8SharedQ: true, gqa8DotQK: true }, { gqa8SharedQ: false, gqa8DotQK: false }, { gqa8DirectQ: false },
-      { decodeTargetWorkgroups: 1 }, { decodeTargetWorkgroups: 1, decodeDirect: false }, { gqa8KAhead: true }, { gqa8KAhead: true, gqa8Steps: 6, decodeTargetWorkgroups: 1 },
+      { decodeTargetWorkgroups: 1 }, { decodeTargetWorkgroups: 1, decodeDirect: false }, { decodeTargetWorkgroups: 1, gqa8Steps: 6 },
     ];
     for (const opts of sets) {
       const b = await createNodeBackend({ decodeVariant: 'gqa8', decodeMinSegmentTiles: 1, ...opts });

@@ -65,8 +65,6 @@ export interface WebGpuBackendOptions {
    * per-tile sums are f16 accumulation, which the backend's contract rules out by default.
    */
   gqa8HalfPV?: boolean;
-  /** gqa8: K rows loaded one key tile ahead, during the previous tile's softmax and PV (default false). */
-  gqa8KAhead?: boolean;
   /**
    * gqa8, one-segment plans (large batches): the decode kernel finishes rows and counts the sink
    * itself, with no partials and no reduce dispatch (default true; H100 batch 256 x 1K: +2.5 points
@@ -187,7 +185,6 @@ export class WebGpuBackend implements AttentionBackend {
       decodeReduce: opts.decodeReduce ?? 'auto',
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,
-      gqa8KAhead: opts.gqa8KAhead ?? false,
       decodeDirect: opts.decodeDirect ?? true,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
