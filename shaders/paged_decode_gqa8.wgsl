@@ -31,7 +31,8 @@
 // literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
-// QKDOT (0 / 1), HQK (0 / 1, with the flag of the same name), QR (0..8) and QS = 8 - QR.
+// QKDOT (0 / 1 / 2), CPLM1 = CPL - 1, PERMQ (0 / 1), HQK (0 / 1, with the flag of the same name),
+// QR (0..8) and QS = 8 - QR.
 // HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
 // and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
 // the f32 accumulator; packed half FMAs do two terms per instruction. Cost: f16 rounding of
@@ -68,6 +69,15 @@ alias KR = vec4<f32>;
 fn kr_keep(x: KV4) -> KR { return kv_unpack(x); }
 fn kr_use(x: KR) -> vec4<f32> { return x; }
 //#endif
+
+// a . b as one chain of FMAs (dot4_acc adds it to c): no separate add per vec4, no zero start.
+fn dot4_first(a: vec4<f32>, b: vec4<f32>) -> f32 {
+  return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, a.x * b.x)));
+}
+
+fn dot4_acc(a: vec4<f32>, b: vec4<f32>, c: f32) -> f32 {
+  return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, fma(a.x, b.x, c))));
+}
 
 fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
   if (j >= seqLen) {
@@ -112,6 +122,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let tk = lane / L;
   let myHead = cl / HL;
   let writer = cl % HL == 0u;
+  // PERMQ: lane cl keeps q of head h in slot h ^ myHead, so its partial dots come out in the order the
+  // reduce-scatter sends and keeps them in, and the scatter needs no selects (see step 2).
+  let qperm = select(0u, myHead, PERMQ == 1u);
   // q of heads [0, QR) in registers; heads [QR, 8) are read from workgroup memory at each use. The
   // host passes QR = 8 or 0 (gqa8SharedQ); a split (QR 4 / 6) was measured and lost (NOTES.md "Register
   // diet"). The array keeps 8 heads so every literal index is in bounds; unused elements are dropped.
@@ -119,13 +132,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#if QDIRECT
 //#unroll h 8
 //#unroll k CPL
-  q[$h * CPL + $k] = query[(qtok * p.numQueryHeads + kvh * 8u + $h) * D4 + cl * CPL + $k] * p.scale;
+  q[$h * CPL + $k] = query[(qtok * p.numQueryHeads + kvh * 8u + ($h ^ qperm)) * D4 + cl * CPL + $k] * p.scale;
 //#end
 //#end
 //#else
 //#unroll h QR
 //#unroll k CPL
-  q[$h * CPL + $k] = qs[$h * D4 + cl * CPL + $k];
+  q[$h * CPL + $k] = qs[($h ^ qperm) * D4 + cl * CPL + $k];
 //#end
 //#end
 //#endif
@@ -134,7 +147,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var qh: array<vec4<f16>, 8u * CPL>;
 //#unroll h 8
 //#unroll k CPL
-  qh[$h * CPL + $k] = vec4<f16>(qs[$h * D4 + cl * CPL + $k]);
+  qh[$h * CPL + $k] = vec4<f16>(qs[($h ^ qperm) * D4 + cl * CPL + $k]);
 //#end
 //#end
 //#endif
@@ -189,8 +202,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#end
 //#endif
     // QKDOT (constant 1): each staged K vec4 converted once and used by the 8 heads through dot();
-    // else the per-head vec4 accumulation and a final sum. q per QR in both.
+    // QKDOT 2: the same, each head's dot one chain of scalar FMAs over the lane's CPL vec4 (no
+    // separate add per vec4, no zero start); else the per-head vec4 accumulation and a final sum.
+    // q per QR in all three.
     if (HQK == 1u) {
+    } else if (QKDOT == 2u) {
+      {
+        let kf = kr_use(kr[$j * CPL]);
+//#unroll h QR
+        d[$h] = dot4_first(q[$h * CPL], kf);
+//#end
+//#unroll g QS
+        d[QR + $g] = dot4_first(qs[((QR + $g) ^ qperm) * D4 + cl * CPL], kf);
+//#end
+      }
+//#unroll k CPLM1
+      {
+        let kf = kr_use(kr[$j * CPL + 1u + $k]);
+//#unroll h QR
+        d[$h] = dot4_acc(q[$h * CPL + 1u + $k], kf, d[$h]);
+//#end
+//#unroll g QS
+        d[QR + $g] = dot4_acc(qs[((QR + $g) ^ qperm) * D4 + cl * CPL + 1u + $k], kf, d[QR + $g]);
+//#end
+      }
+//#end
     } else if (QKDOT == 1u) {
 //#unroll h 8
       d[$h] = 0.0;
@@ -202,7 +238,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         d[$h] += dot(q[$h * CPL + $k], kf);
 //#end
 //#unroll g QS
-        d[QR + $g] += dot(qs[(QR + $g) * D4 + cl * CPL + $k], kf);
+        d[QR + $g] += dot(qs[((QR + $g) ^ qperm) * D4 + cl * CPL + $k], kf);
 //#end
       }
 //#end
@@ -212,23 +248,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var a = vec4<f32>(0.0);
 //#unroll k CPL
       // $h < QR is a constant on GPUs (unrolled): the select folds to one source.
-      a += select(qs[$h * D4 + cl * CPL + $k], q[$h * CPL + $k], $h < QR) * kr_use(kr[$j * CPL + $k]);
+      a += select(qs[($h ^ qperm) * D4 + cl * CPL + $k], q[$h * CPL + $k], $h < QR) * kr_use(kr[$j * CPL + $k]);
 //#end
       d[$h] = a.x + a.y + a.z + a.w;
     }
 //#end
     }
     {
-      let up1 = (cl & O1) != 0u;
+      if (PERMQ == 1u) {
+        // Slot i of lane cl holds head i ^ myHead: at each halving level a lane keeps the low half
+        // of its slots and sends the high half, which its partner (lane cl ^ O) holds as the same heads.
 //#unroll i 4
-      d[$i] = select(d[$i], d[$i + 4u], up1) + subgroupShuffleXor(select(d[$i + 4u], d[$i], up1), O1);
+        d[$i] += subgroupShuffleXor(d[$i + 4u], O1);
 //#end
-      let up2 = (cl & O2) != 0u;
 //#unroll i 2
-      d[$i] = select(d[$i], d[$i + 2u], up2) + subgroupShuffleXor(select(d[$i + 2u], d[$i], up2), O2);
+        d[$i] += subgroupShuffleXor(d[$i + 2u], O2);
 //#end
-      let up3 = (cl & O3) != 0u;
-      d[0] = select(d[0], d[1], up3) + subgroupShuffleXor(select(d[1], d[0], up3), O3);
+        d[0] += subgroupShuffleXor(d[1], O3);
+      } else {
+        let up1 = (cl & O1) != 0u;
+//#unroll i 4
+        d[$i] = select(d[$i], d[$i + 4u], up1) + subgroupShuffleXor(select(d[$i + 4u], d[$i], up1), O1);
+//#end
+        let up2 = (cl & O2) != 0u;
+//#unroll i 2
+        d[$i] = select(d[$i], d[$i + 2u], up2) + subgroupShuffleXor(select(d[$i + 2u], d[$i], up2), O2);
+//#end
+        let up3 = (cl & O3) != 0u;
+        d[0] = select(d[0], d[1], up3) + subgroupShuffleXor(select(d[1], d[0], up3), O3);
+      }
       for (var o = O3 / 2u; o > 0u; o >>= 1u) {
         d[0] += subgroupShuffleXor(d[0], o);
       }

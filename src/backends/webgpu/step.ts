@@ -54,6 +54,10 @@ export interface StepContext {
   /** gqa8, f16 caches, opt-in: QK products and per-lane partial sums in f16 (HQK); PV summed per tile in f16 (HPV). */
   gqa8HalfQK: boolean;
   gqa8HalfPV: boolean;
+  /** gqa8: each head's QK dot as one chain of scalar FMAs (QKDOT 2). */
+  gqa8FmaChain: boolean;
+  /** gqa8: q kept in a per-lane head order so the QK reduce-scatter needs no selects (PERMQ). */
+  gqa8PermQ: boolean;
   /** gqa8 with a one-segment plan: the decode kernel finishes the rows itself, no partials and no reduce dispatch (DIRECT). */
   decodeDirect: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
@@ -267,7 +271,10 @@ export async function prepareStep(
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
         flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, DIRECT: direct },
-        constants: { SG, D4, L, CPL: D4 / L, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8, QKDOT: (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR },
+        constants: {
+          SG, D4, L, CPL: D4 / L, CPLM1: D4 / L - 1, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8,
+          QKDOT: ctx.gqa8FmaChain ? 2 : (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, PERMQ: ctx.gqa8PermQ ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR,
+        },
       });
     } else if (variant === 'subgroup') {
       const CL = Math.min(D4, SG);
