@@ -31,7 +31,7 @@
 // literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).
 // Constants: SG, D4, L, CPL = D4 / L, NPW = SG / L, STEPS, TT, HL = L / 8, O1 = L / 2, O2 = L / 4, O3 = L / 8,
-// QKDOT (0 / 1 / 2), CPLM1 = CPL - 1, PERMQ (0 / 1), HQK (0 / 1, with the flag of the same name),
+// QKDOT (0 / 1 / 2), CPLM1 = CPL - 1, CPLH = CPL / 2 (KV16), PERMQ (0 / 1), HQK (0 / 1, with the flag of the same name),
 // QR (0..8) and QS = 8 - QR.
 // HQK / HPV (f16 caches with LATECVT; opt-in, off by default, session 2 in NOTES.md): QK products
 // and the lane's partial sums in f16 (one conversion per head), and PV summed per tile in f16 before
@@ -173,11 +173,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 //#unroll k CPL
       kr[$j * CPL + $k] = KR();
       vr[$j * CPL + $k] = KR();
+//#end
       if (o >= 0) {
+//#if KV16
+        // Two vec4<f16> per 16-byte word (o and cl * CPL are even: the host checks CPL).
+//#unroll w CPLH
+        {
+          let kw = keyCache[(u32(o) + cl * CPL) / 2u + $w];
+          let vw = valueCache[(u32(o) + cl * CPL) / 2u + $w];
+          kr[$j * CPL + 2u * $w] = bitcast<vec4<f16>>(kw.xy);
+          kr[$j * CPL + 2u * $w + 1u] = bitcast<vec4<f16>>(kw.zw);
+          vr[$j * CPL + 2u * $w] = bitcast<vec4<f16>>(vw.xy);
+          vr[$j * CPL + 2u * $w + 1u] = bitcast<vec4<f16>>(vw.zw);
+        }
+//#end
+//#else
+//#unroll k CPL
         kr[$j * CPL + $k] = kr_keep(keyCache[u32(o) + cl * CPL + $k]);
         vr[$j * CPL + $k] = kr_keep(valueCache[u32(o) + cl * CPL + $k]);
-      }
 //#end
+//#endif
+      }
     }
 //#end
     // The next tile's row offsets: their block-table reads are in flight behind this tile's loads

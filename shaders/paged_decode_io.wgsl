@@ -36,8 +36,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read> keyCache: array<f16>;
 @group(0) @binding(4) var<storage, read> valueCache: array<f16>;
 //#else
-@group(0) @binding(3) var<storage, read> keyCache: array<KV4>;
-@group(0) @binding(4) var<storage, read> valueCache: array<KV4>;
+@group(0) @binding(3) var<storage, read> keyCache: array<KVSTORE>;
+@group(0) @binding(4) var<storage, read> valueCache: array<KVSTORE>;
+//#endif
+// KV16 (gqa8, f16 caches): the cache read as 16-byte words, two vec4<f16> each, so a lane's two
+// vec4 of a row are one load.
+//#if KV16
+alias KVSTORE = vec4<u32>;
+//#else
+alias KVSTORE = KV4;
 //#endif
 //#if DIRECT
 // One segment (DIRECT, gqa8 only): the kernel finishes each row itself, so it writes the output and

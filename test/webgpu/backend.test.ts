@@ -229,11 +229,13 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
   // in workgroup memory (QR = 0) or registers (QR = 8) under each QK path, and q in registers by way
   // of the workgroup copy (gqa8DirectQ false; the default loads it straight into registers); one
   // segment per row (target 1 workgroup), finished in the decode kernel (the default for one-segment
-  // plans, which the table's small batches never reach) and through the reduce.
-  it('gqa8 passes the GQA-8 decode shapes at 6 steps, with q in workgroup memory or registers, and with one segment', async (ctx) => {
+  // plans, which the table's small batches never reach) and through the reduce; QK by dot() with the
+  // select-based reduce-scatter (the defaults before the instruction diet); 16-byte K/V loads.
+  it('gqa8 passes the GQA-8 decode shapes at 6 steps, with q in workgroup memory or registers, with one segment, in its older QK form and with 16-byte loads', async (ctx) => {
     const sets = [
       { gqa8Steps: 6 }, { gqa8SharedQ: true, gqa8DotQK: true }, { gqa8SharedQ: false, gqa8DotQK: false }, { gqa8DirectQ: false },
       { decodeTargetWorkgroups: 1 }, { decodeTargetWorkgroups: 1, decodeDirect: false }, { decodeTargetWorkgroups: 1, gqa8Steps: 6 },
+      { gqa8FmaChain: false, gqa8PermQ: false }, { gqa8Wide: true },
     ];
     for (const opts of sets) {
       const b = await createNodeBackend({ decodeVariant: 'gqa8', decodeMinSegmentTiles: 1, ...opts });
@@ -249,6 +251,22 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
       } finally {
         await b.close();
       }
+    }
+  });
+
+  // Split-KV over hundreds of segments (batch 1 at long contexts plans 128): the parallel reduce's
+  // unrolled rounds of four segments per invocation and its remainder loop, the sink counted once.
+  it('merges hundreds of split-KV segments with the parallel reduce', async (ctx) => {
+    const b = await createNodeBackend({ decodeReduce: 'parallel', decodeTargetWorkgroups: 100000, decodeMinSegmentTiles: 1 });
+    try {
+      if (b.subgroupSize < 8) ctx.skip(); // adapter without a fixed subgroup size >= 8
+      for (const name of ['decode-long-8k-large-sinks', 'decode-gptoss-large-sinks']) {
+        const r = await runCase(b, shapeByName(name), 'f32');
+        expect(r.selection?.decode.kernel).toBe('paged_decode');
+        expect(r.problems, name).toEqual([]);
+      }
+    } finally {
+      await b.close();
     }
   });
 

@@ -65,10 +65,16 @@ export interface WebGpuBackendOptions {
    * per-tile sums are f16 accumulation, which the backend's contract rules out by default.
    */
   gqa8HalfPV?: boolean;
-  /** gqa8: each head's QK dot as one chain of scalar FMAs instead of dot() plus an add per vec4 (default false). */
+  /**
+   * gqa8: each head's QK dot as one chain of scalar FMAs instead of dot() plus an add per vec4, and q
+   * held in a per-lane head order so the QK reduce-scatter needs no selects (both default true: the
+   * kernel is bound by issued instructions; H100 f16, batch 64-256 x 8K-32K: +6-12 points of copy,
+   * bench/webgpu/NOTES.md "Fewer instructions").
+   */
   gqa8FmaChain?: boolean;
-  /** gqa8: q held in a per-lane head order so the QK reduce-scatter needs no selects (default false). */
   gqa8PermQ?: boolean;
+  /** gqa8, f16 caches: K/V rows read as 16-byte words, two vec4<f16> per load instruction (default false). */
+  gqa8Wide?: boolean;
   /**
    * gqa8, one-segment plans (large batches): the decode kernel finishes rows and counts the sink
    * itself, with no partials and no reduce dispatch (default true; H100 batch 256 x 1K: +2.5 points
@@ -190,8 +196,9 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8HalfQK: opts.gqa8HalfQK ?? false,
       gqa8HalfPV: opts.gqa8HalfPV ?? false,
       decodeDirect: opts.decodeDirect ?? true,
-      gqa8FmaChain: opts.gqa8FmaChain ?? false,
-      gqa8PermQ: opts.gqa8PermQ ?? false,
+      gqa8FmaChain: opts.gqa8FmaChain ?? true,
+      gqa8PermQ: opts.gqa8PermQ ?? true,
+      gqa8Wide: opts.gqa8Wide ?? false,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

@@ -58,6 +58,8 @@ export interface StepContext {
   gqa8FmaChain: boolean;
   /** gqa8: q kept in a per-lane head order so the QK reduce-scatter needs no selects (PERMQ). */
   gqa8PermQ: boolean;
+  /** gqa8, f16 caches: K/V read as 16-byte words, two vec4<f16> per load (KV16). */
+  gqa8Wide: boolean;
   /** gqa8 with a one-segment plan: the decode kernel finishes the rows itself, no partials and no reduce dispatch (DIRECT). */
   decodeDirect: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
@@ -267,12 +269,14 @@ export async function prepareStep(
       const QR = (ctx.gqa8SharedQ ?? !cache.f16) ? 0 : 8;
       // q straight into registers, no workgroup copy: only with all of q in registers and f32 QK.
       const QDIRECT = ctx.gqa8DirectQ && QR === 8 && !HQK;
+      // 16-byte loads of two f16 vec4 (rows hold whole vec4 pairs where CPL is even: D4 and rowVec4 are then even).
+      const KV16 = ctx.gqa8Wide && halfOk && (D4 / L) % 2 === 0;
       direct = ctx.decodeDirect && segments.numSegments === 1;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, DIRECT: direct },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, DIRECT: direct, KV16 },
         constants: {
-          SG, D4, L, CPL: D4 / L, CPLM1: D4 / L - 1, NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8,
+          SG, D4, L, CPL: D4 / L, CPLM1: D4 / L - 1, CPLH: Math.floor(D4 / L / 2), NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8,
           QKDOT: ctx.gqa8FmaChain ? 2 : (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, PERMQ: ctx.gqa8PermQ ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR,
         },
       });
