@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   });
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
-  // opts letters: l = 16-byte K/V loads (gqa8Wide), m / M = QK dots as FMA chains (gqa8FmaChain) on / off, z / Z = q in per-lane head order, reduce-scatter without selects (gqa8PermQ) on / off,
+  // opts letters: l / L = 16-byte K/V loads (gqa8Wide) on / off, m / M = QK dots as FMA chains (gqa8FmaChain) on / off, z / Z = q in per-lane head order, reduce-scatter without selects (gqa8PermQ) on / off,
   // f / F = one-segment plans finish in the decode kernel with no reduce (decodeDirect) on / off (results of 61b4dc9 name
   // e = block-table reads one tile ahead, an option then, always on since; those of 19eb2d7 name k = K rows one tile ahead, measured and removed),
   // j = q straight into registers (gqa8DirectQ), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvVwjfFmMzZl]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j f F m M z Z l)`);
+    if (/[^rsdcCqQohHvVwjfFmMzZlL]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j f F m M z Z l L)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       direct: o.includes('f') ? true : o.includes('F') ? false : undefined,
       fmaChain: o.includes('m') ? true : o.includes('M') ? false : undefined,
       permQ: o.includes('z') ? true : o.includes('Z') ? false : undefined,
-      wide: o.includes('l') ? true : undefined,
+      wide: o.includes('l') ? true : o.includes('L') ? false : undefined,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
