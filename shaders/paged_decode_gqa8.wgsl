@@ -13,20 +13,23 @@
 //      p of the 8 heads per token and alpha per head go through workgroup memory (one subgroup:
 //      its barrier is cheap).
 //   4. PV: acc[h] = acc[h] * alpha[h] + p_h(token) * v for the 8 heads, the lane's columns.
+// The kernel is bound by the instructions it issues (NOTES.md "Session 4"), so the defaults spend as
+// few per key as they can: QKDOT 2 (each head's dot one FMA chain), PERMQ (a reduce-scatter with no
+// selects: q held in a per-lane head order) and, for f16 caches, KV16 (16-byte K/V loads).
 // Flags and constants (backend options, measured in bench/webgpu/NOTES.md; defaults: LATECVT always,
-// QR = 0 for f32 caches; for f16 caches QR = 8 and QKDOT; HQK and HPV are opt-in, see below):
+// QKDOT 2, PERMQ; QR = 0 for f32 caches; for f16 caches QR = 8 and KV16; HQK and HPV are opt-in):
 // LATECVT keeps the staged K/V rows in storage precision (KV4: half the registers of f32 for an
 // f16 cache) and converts each at its use; q of heads [QR, 8) is read from workgroup memory at each
 // use instead of held in registers (CPL vec4 per head). Both cut live registers, so more workgroups fit
 // per SM and more K/V loads are in flight (the f16 kernel was latency-bound: same token rate as
-// f32). QKDOT (constant) converts each staged K vec4 once for the 8 heads and sums with dot().
+// f32). QKDOT 1 / 2 convert each staged K vec4 once for the 8 heads and sum with dot() / FMA chains.
 // BLOCK_DIV keeps the old block lookup by division (default: shift and mask, p.blockShift).
 // End: token slots are summed (shuffles) and the segment writes (m, l, acc) to the partial buffers;
 // paged_decode_reduce counts the sink once. DIRECT (the host plans one segment): no partials and no
 // reduce dispatch; the kernel finishes each row itself (finish_row: the sink once) and writes o, lse.
 // Row offsets (block-table reads) of each tile are taken during the tile before, so its K/V loads
 // wait on one memory round trip instead of two (H100: +1.5-2.6 points of copy at batch 8-256 with
-// 8K-32K contexts, 224-225 registers instead of 228; NOTES.md "Table ahead").
+// 8K-32K contexts, 224-225 registers instead of 228; NOTES.md "Session 4").
 // Loops marked //#unroll are unrolled by the loader on GPUs so every register array is indexed by
 // literals (see expandUnroll in shaders.ts).
 // Layouts: as paged_decode.wgsl. Grid: (numSegments, Hkv, numDecodes).

@@ -69,16 +69,16 @@ export interface WebGpuBackendOptions {
    * gqa8: each head's QK dot as one chain of scalar FMAs instead of dot() plus an add per vec4, and q
    * held in a per-lane head order so the QK reduce-scatter needs no selects (both default true: the
    * kernel is bound by issued instructions; H100 f16, batch 64-256 x 8K-32K: +6-12 points of copy,
-   * bench/webgpu/NOTES.md "Fewer instructions").
+   * bench/webgpu/NOTES.md "Session 4").
    */
   gqa8FmaChain?: boolean;
   gqa8PermQ?: boolean;
-  /** gqa8, f16 caches: K/V rows read as 16-byte words, two vec4<f16> per load instruction (default true: H100 f16, 256 x 32K 84 -> 90% of copy, NOTES.md "Fewer instructions"). */
+  /** gqa8, f16 caches: K/V rows read as 16-byte words, two vec4<f16> per load instruction (default true: H100 f16, 256 x 32K 84 -> 90% of copy, NOTES.md "Session 4"). */
   gqa8Wide?: boolean;
   /**
    * gqa8, one-segment plans (large batches): the decode kernel finishes rows and counts the sink
    * itself, with no partials and no reduce dispatch (default true; H100 batch 256 x 1K: +2.5 points
-   * of copy, bench/webgpu/NOTES.md "Table ahead").
+   * of copy, bench/webgpu/NOTES.md "Session 4").
    */
   decodeDirect?: boolean;
   /** Split-KV reduce of paged_decode: 'serial', 'parallel' (segments over lanes, then a tree) or 'auto' (default: parallel from 8 segments). */
