@@ -36,7 +36,7 @@ describe('webgpu host pieces (no adapter needed)', () => {
     expect(packed).not.toContain('enable f16');
     expect(packed).toContain('unpack2x16float');
     // //#unroll: literal indices on GPUs, a loop when rolled.
-    const c = { SG: 32, D4: 16, L: 8, CPL: 2, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1, QR: 8, QS: 0 };
+    const c = { SG: 32, D4: 16, L: 8, CPL: 2, CPLM1: 1, CPLH: 1, NPW: 4, STEPS: 4, TT: 16, HL: 1, O1: 4, O2: 2, O3: 1, QR: 8, QS: 0 };
     const unrolled = compose(src, 'paged_decode_gqa8', { f16: false, flags: { SUBGROUPS: true }, constants: c });
     expect(unrolled).toContain('q[7u * CPL + 1u]');
     expect(unrolled).not.toContain('$');
