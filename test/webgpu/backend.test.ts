@@ -255,9 +255,8 @@ describe.skipIf(probe.skipReason !== null)(`webgpu backend${probe.skipReason ? `
   });
 
   // Split-KV over hundreds of segments (batch 1 at long contexts plans 128): the parallel reduce's
-  // rounds of eight segments per invocation (the last one partly empty), the sink counted once; its
-  // lanes merge through workgroup memory at head size 64 (lavapipe's 8-lane subgroups hold fewer than
-  // R = 16 segment lanes) and by shuffles at 128 (R = 8).
+  // unrolled rounds of four segments per invocation and its remainder loop, the sink counted once,
+  // at head sizes 64 and 128.
   it('merges hundreds of split-KV segments with the parallel reduce', async (ctx) => {
     const b = await createNodeBackend({ decodeReduce: 'parallel', decodeTargetWorkgroups: 100000, decodeMinSegmentTiles: 1 });
     try {

@@ -313,11 +313,8 @@ export async function prepareStep(
       });
     } else {
       const parallelReduce = ctx.decodeReduce === 'parallel' || (ctx.decodeReduce === 'auto' && segments.numSegments >= 8);
-      const R = Math.max(1, 256 / D4);
-      // Shuffle tree where every subgroup holds whole columns' R segment lanes (R divides the subgroup).
-      const sgTree = ctx.subgroupMinSize >= R && ctx.subgroupMinSize % R === 0;
       const reduce = parallelReduce
-        ? await pipelines.get('paged_decode_reduce', { ...base, flags: { PARALLEL: true, SUBGROUPS: sgTree, SGTREE: sgTree }, constants: { D4, WGR: 256, R, SGTREE: sgTree ? 1 : 0 } })
+        ? await pipelines.get('paged_decode_reduce', { ...base, flags: { PARALLEL: true }, constants: { D4, WGR: 256, R: Math.max(1, 256 / D4) } })
         : await pipelines.get('paged_decode_reduce', { ...base, flags: {}, constants: { D4 } });
       const partialO = ctx.pool.get('partialO', meta.numDecodes * segments.numSegments * Hq * D * 4, STORAGE);
       const partialML = ctx.pool.get('partialML', meta.numDecodes * segments.numSegments * Hq * 8, STORAGE);
