@@ -82,34 +82,24 @@ fn dot4_acc(a: vec4<f32>, b: vec4<f32>, c: f32) -> f32 {
   return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, fma(a.x, b.x, c))));
 }
 
-// Index of key j's block in its sequence's block-table row.
-fn block_of(j: u32) -> u32 {
-//#if BLOCK_DIV
-  return j / p.blockSize;
-//#else
-  // Block sizes are powers of two (the backend accepts 16, 32, 64): shift and mask, no division.
-  return j >> p.blockShift;
-//#endif
-}
-
-// Row offset (in KV4 units) of key j of KV head kvh, held in cache block blk; -1 for a padding or
-// out-of-range entry.
-fn block_row(blk: i32, j: u32, kvh: u32) -> i32 {
-  if (blk < 0 || u32(blk) >= p.numBlocks) {
-    return -1;
-  }
-//#if BLOCK_DIV
-  return i32((u32(blk) * p.blockSize + j % p.blockSize) * p.rowVec4 + kvh * D4);
-//#else
-  return i32(((u32(blk) << p.blockShift) + (j & (p.blockSize - 1u))) * p.rowVec4 + kvh * D4);
-//#endif
-}
-
 fn row_offset(seq: u32, seqLen: u32, j: u32, kvh: u32) -> i32 {
   if (j >= seqLen) {
     return -1;
   }
-  return block_row(md[p.blockTableOff + seq * p.maxBlocksPerSeq + block_of(j)], j, kvh);
+//#if BLOCK_DIV
+  let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + j / p.blockSize];
+  if (blk < 0 || u32(blk) >= p.numBlocks) {
+    return -1;
+  }
+  return i32((u32(blk) * p.blockSize + j % p.blockSize) * p.rowVec4 + kvh * D4);
+//#else
+  // Block sizes are powers of two (the backend accepts 16, 32, 64): shift and mask, no division.
+  let blk = md[p.blockTableOff + seq * p.maxBlocksPerSeq + (j >> p.blockShift)];
+  if (blk < 0 || u32(blk) >= p.numBlocks) {
+    return -1;
+  }
+  return i32(((u32(blk) << p.blockShift) + (j & (p.blockSize - 1u))) * p.rowVec4 + kvh * D4);
+//#endif
 }
 
 @compute @workgroup_size(SG)
@@ -117,17 +107,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let seg = wid.x;
   let kvh = wid.y;
   let seq = wid.z;
-//#if EARLYBT
-  // The first tile's block-table entries, read together with seqLen instead of after it (one round
-  // trip fewer before the first K/V loads). Without a window a segment's first key is
-  // seg * segTiles * TT whatever seqLen is; the index is clamped into the row, and the entries are
-  // used only where the window is off.
-  var bt0: array<i32, STEPS>;
-  let j0 = seg * p.segTiles * TT;
-//#unroll j STEPS
-  bt0[$j] = md[p.blockTableOff + seq * p.maxBlocksPerSeq + min(block_of(j0 + $j * NPW + lane / L), max(p.maxBlocksPerSeq, 1u) - 1u)];
-//#end
-//#endif
   let seqLen = u32(md[p.seqLensOff + seq]);
   let qtok = u32(md[p.qslOff + seq]);
   let kStart = first_key(seqLen);
@@ -185,23 +164,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var d: array<f32, 8>;
 
   var offn: array<i32, STEPS>;
-//#if EARLYBT
-//#unroll j STEPS
-  {
-    let jj = kStart + t0 * TT + $j * NPW + tk;
-    if (p.window == 0u) {
-      // kStart = 0, and t0 = seg * segTiles wherever the segment has tiles (else offn is unused).
-      offn[$j] = select(-1, block_row(bt0[$j], jj, kvh), jj < seqLen);
-    } else {
-      offn[$j] = row_offset(seq, seqLen, jj, kvh);
-    }
-  }
-//#end
-//#else
 //#unroll j STEPS
   offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);
 //#end
-//#endif
   for (var tile = t0; tile < t1; tile++) {
     // 1. Issue every K and V load of the tile.
 //#unroll j STEPS

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   });
   const timer = makeTimer(device);
   // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
-  // opts letters: i / I = first tile's block-table reads beside seqLen (gqa8EarlyTable) on / off, l / L = 16-byte K/V loads (gqa8Wide) on / off, m / M = QK dots as FMA chains (gqa8FmaChain) on / off, z / Z = q in per-lane head order, reduce-scatter without selects (gqa8PermQ) on / off,
+  // opts letters: l / L = 16-byte K/V loads (gqa8Wide) on / off, m / M = QK dots as FMA chains (gqa8FmaChain) on / off, z / Z = q in per-lane head order, reduce-scatter without selects (gqa8PermQ) on / off,
   // f / F = one-segment plans finish in the decode kernel with no reduce (decodeDirect) on / off (results of 61b4dc9 name
   // e = block-table reads one tile ahead, an option then, always on since; those of 19eb2d7 name k = K rows one tile ahead, measured and removed),
   // j = q straight into registers (gqa8DirectQ), r / s = parallel / serial split-KV reduce, d = block lookup by division, c / C = late conversion (LATECVT)
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
     const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    if (/[^rsdcCqQohHvVwjfFmMzZlLiI]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j f F m M z Z l L i I)`);
+    if (/[^rsdcCqQohHvVwjfFmMzZlL]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j f F m M z Z l L)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
       blockShift: o.includes('d') ? false : undefined,
@@ -106,7 +106,6 @@ async function main(): Promise<void> {
       fmaChain: o.includes('m') ? true : o.includes('M') ? false : undefined,
       permQ: o.includes('z') ? true : o.includes('Z') ? false : undefined,
       wide: o.includes('l') ? true : o.includes('L') ? false : undefined,
-      earlyTable: o.includes('i') ? true : o.includes('I') ? false : undefined,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
@@ -134,12 +133,12 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, direct, fmaChain, permQ, wide, earlyTable } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, direct, fmaChain, permQ, wide } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     const mma = variant === 'mma';
     const backend = await createWebGpuBackend(device, {
       shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
       gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
-      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, decodeDirect: direct, gqa8FmaChain: fmaChain, gqa8PermQ: permQ, gqa8Wide: wide, gqa8EarlyTable: earlyTable,
+      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, decodeDirect: direct, gqa8FmaChain: fmaChain, gqa8PermQ: permQ, gqa8Wide: wide,
     });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));

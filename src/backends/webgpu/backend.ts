@@ -75,8 +75,6 @@ export interface WebGpuBackendOptions {
   gqa8PermQ?: boolean;
   /** gqa8, f16 caches: K/V rows read as 16-byte words, two vec4<f16> per load instruction (default true: H100 f16, 256 x 32K 84 -> 90% of copy, NOTES.md "Session 4"). */
   gqa8Wide?: boolean;
-  /** gqa8: the first key tile's block-table entries read together with the sequence length, not after it (default false). */
-  gqa8EarlyTable?: boolean;
   /**
    * gqa8, one-segment plans (large batches): the decode kernel finishes rows and counts the sink
    * itself, with no partials and no reduce dispatch (default true; H100 batch 256 x 1K: +2.5 points
@@ -201,7 +199,6 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8FmaChain: opts.gqa8FmaChain ?? true,
       gqa8PermQ: opts.gqa8PermQ ?? true,
       gqa8Wide: opts.gqa8Wide ?? true,
-      gqa8EarlyTable: opts.gqa8EarlyTable ?? false,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,
