@@ -163,20 +163,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var sc: array<f32, STEPS>;
   var d: array<f32, 8>;
 
-//#if STAGGER
-  // Diagnostic (opt-in gqa8Stagger, measured in bench/webgpu/NOTES.md): a workgroup of class c (a hash
-  // of its id, STAGC classes) waits c * STAG dependent FMAs before its first block-table and K/V loads,
-  // so single-wave grids do not run every workgroup's loads and math in the same phase.
-  {
-    let cls = (((seg * 2654435761u) ^ (kvh * 2246822519u) ^ (seq * 3266489917u)) >> 16u) % STAGC;
-    var spin = f32(lane);
-    for (var i = 0u; i < cls * STAG; i++) {
-      spin = fma(spin, 0.999, 1.0);
-    }
-    // p.zero is 0 at run time: keeps the wait without changing m_run.
-    m_run = select(m_run, spin, p.zero == 1u);
-  }
-//#endif
   var offn: array<i32, STEPS>;
 //#unroll j STEPS
   offn[$j] = row_offset(seq, seqLen, kStart + t0 * TT + $j * NPW + tk, kvh);

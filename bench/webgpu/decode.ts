@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     allowUnsafeApis: wantsMma || process.argv.includes('--unsafe'),
   });
   const timer = makeTimer(device);
-  // --configs variant:target[:steps[:lanes[:packed[:opts[:stagger]]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs; stagger = ITERSxCLASSES, the gqa8Stagger diagnostic;
+  // --configs variant:target[:steps[:lanes[:packed[:opts]]]],...  (steps/lanes tune gqa8, 0 = backend default; packed = 1 reads f16 as u32 pairs;
   // opts letters: l / L = 16-byte K/V loads (gqa8Wide) on / off, m / M = QK dots as FMA chains (gqa8FmaChain) on / off, z / Z = q in per-lane head order, reduce-scatter without selects (gqa8PermQ) on / off,
   // f / F = one-segment plans finish in the decode kernel with no reduce (decodeDirect) on / off (results of 61b4dc9 name
   // e = block-table reads one tile ahead, an option then, always on since; those of 19eb2d7 name k = K rows one tile ahead, measured and removed),
@@ -85,13 +85,11 @@ async function main(): Promise<void> {
   // measured and removed, NOTES.md "Split heads".) The letters p / n in results
   // before this pass's last commit named a PREFETCH option measured and removed (bench/webgpu/NOTES.md).)
   // steps 'aN' = the auto rule with N steps for long segments (gqa8LongSteps; a8 = the rule before the diet pass). The diet
-  // results (webgpu-decode-h100-20261125-diet*.json) also name a 7th field = q heads in registers (the stagger since session 5), an 8th = workgroups per
+  // results (webgpu-decode-h100-20261125-diet*.json) also name a 7th field = q heads in registers, an 8th = workgroups per
   // wave for the planner, and letter b = validity bits: options measured and removed (NOTES.md "Register diet").
   const configs = (arg('configs') ?? 'auto:1024').split(',').map((c) => {
-    const [variant, target, steps, lanes, packed, opts, stag] = c.split(':');
+    const [variant, target, steps, lanes, packed, opts] = c.split(':');
     const o = opts ?? '';
-    const sm = stag ? /^(\d+)x(\d+)$/.exec(stag) : null;
-    if (stag && !sm) throw new Error(`--configs: the 7th field (stagger) must be ITERSxCLASSES, e.g. 256x2 (got '${stag}')`);
     if (/[^rsdcCqQohHvVwjfFmMzZlL]/.test(o)) throw new Error(`--configs: unknown opts letters in '${o}' (known: r s d c C q Q o h H v V w j f F m M z Z l L)`);
     return {
       variant: variant as DecodeVariant, target: Number(target ?? 1024), steps: steps?.startsWith('a') ? 0 : Number(steps ?? 0), longSteps: steps?.startsWith('a') ? Number(steps.slice(1)) : undefined, lanes: Number(lanes ?? 0), packed: packed === '1', opts: o,
@@ -108,7 +106,6 @@ async function main(): Promise<void> {
       fmaChain: o.includes('m') ? true : o.includes('M') ? false : undefined,
       permQ: o.includes('z') ? true : o.includes('Z') ? false : undefined,
       wide: o.includes('l') ? true : o.includes('L') ? false : undefined,
-      stagger: sm ? { iters: Number(sm[1]), classes: Number(sm[2]) } : null,
     };
   });
   const f32Check = process.argv.includes('--f32-check');
@@ -136,12 +133,12 @@ async function main(): Promise<void> {
   const poolBlocks = Math.min(maxNeed, Math.floor(limit / blockBytes));
   const rows: Record<string, unknown>[] = [];
   let backendInfo: unknown = null;
-  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, direct, fmaChain, permQ, wide, stagger } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
+  for (const { variant, target, steps, lanes, packed, opts, reduce, blockShift, lateCvt, sharedQ, dotQK, halfQK, halfPV, mmaN, longSteps, directQ, direct, fmaChain, permQ, wide } of configs) for (const cacheDtype of f32Check ? [dtype, 'f32' as const] : [dtype]) {
     const mma = variant === 'mma';
     const backend = await createWebGpuBackend(device, {
       shaders: loadShadersFromDisk(), decodeTargetWorkgroups: target, decodeVariant: variant, gqa8Steps: mma ? 0 : steps, gqa8Lanes: lanes, packedF16: packed, decodeReduce: reduce,
       gqa8BlockShift: blockShift, gqa8LateConvert: lateCvt, gqa8SharedQ: sharedQ, gqa8DotQK: dotQK, gqa8HalfQK: halfQK, gqa8HalfPV: halfPV,
-      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, decodeDirect: direct, gqa8FmaChain: fmaChain, gqa8PermQ: permQ, gqa8Wide: wide, gqa8Stagger: stagger,
+      mmaChunk: mma ? steps : undefined, mmaN, gqa8LongSteps: longSteps, gqa8DirectQ: directQ, decodeDirect: direct, gqa8FmaChain: fmaChain, gqa8PermQ: permQ, gqa8Wide: wide,
     });
     const celt = cacheDtype === 'f16' ? 2 : 4;
     const cBlocks = Math.min(poolBlocks, Math.floor(limit / (BS * Hkv * D * celt)));
@@ -196,7 +193,7 @@ async function main(): Promise<void> {
           const bwNo = kvBytes / (ms.noSinks / 1e3);
           const bwS = kvBytes / (ms.sinks / 1e3);
           const row = {
-            variant, kernel, target, steps, longSteps: longSteps ?? null, lanes, packedF16: packed, opts, stagger, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
+            variant, kernel, target, steps, longSteps: longSteps ?? null, lanes, packedF16: packed, opts, cacheDtype, batch, context, segments, kvBytes, aliased: batch * Math.ceil(context / BS) > cBlocks,
             msNoSinks: ms.noSinks, msSinks: ms.sinks,
             bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
             fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
@@ -205,7 +202,7 @@ async function main(): Promise<void> {
           };
           rows.push(row);
           console.log(
-            `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'}${stagger ? `:${stagger.iters}x${stagger.classes}` : ''} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
+            `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
               `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%` +
               (parts ? `  decode alone ${ms.decodeAlone.toFixed(3)} ms` : ''),

@@ -76,12 +76,6 @@ export interface WebGpuBackendOptions {
   /** gqa8, f16 caches: K/V rows read as 16-byte words, two vec4<f16> per load instruction (default true: H100 f16, 256 x 32K 84 -> 90% of copy, NOTES.md "Session 4"). */
   gqa8Wide?: boolean;
   /**
-   * gqa8 diagnostic (default off): workgroups wait (hash of their id mod classes) * iters dependent
-   * FMAs before their first loads, to test whether single-wave grids lose time by running every
-   * workgroup's loads and math in the same phase (bench/webgpu/NOTES.md).
-   */
-  gqa8Stagger?: { iters: number; classes: number } | null;
-  /**
    * gqa8, one-segment plans (large batches): the decode kernel finishes rows and counts the sink
    * itself, with no partials and no reduce dispatch (default true; H100 batch 256 x 1K: +2.5 points
    * of copy, bench/webgpu/NOTES.md "Session 4").
@@ -157,10 +151,6 @@ export class WebGpuBackend implements AttentionBackend {
     if (lim.maxComputeInvocationsPerWorkgroup < 256) {
       throw new SinkrtError('E_ADAPTER', `device limit maxComputeInvocationsPerWorkgroup = ${lim.maxComputeInvocationsPerWorkgroup} is below 256`);
     }
-    const st = opts.gqa8Stagger;
-    if (st != null && !(Number.isInteger(st.iters) && st.iters >= 0 && Number.isInteger(st.classes) && st.classes >= 1)) {
-      throw new SinkrtError('E_INVALID_OPTION', `gqa8Stagger = ${JSON.stringify(st)} must have iters an integer >= 0 and classes an integer >= 1`);
-    }
     this.f16 = device.features.has('shader-f16');
     const info = (device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
     const sgOk = opts.useSubgroups !== false && device.features.has('subgroups' as GPUFeatureName);
@@ -209,7 +199,6 @@ export class WebGpuBackend implements AttentionBackend {
       gqa8FmaChain: opts.gqa8FmaChain ?? true,
       gqa8PermQ: opts.gqa8PermQ ?? true,
       gqa8Wide: opts.gqa8Wide ?? true,
-      gqa8Stagger: opts.gqa8Stagger ?? null,
       rolled: opts.rolledLoops ?? isSoftwareAdapter((device as unknown as { adapterInfo?: GPUAdapterInfo }).adapterInfo),
       decodeTargetWorkgroups: opts.decodeTargetWorkgroups ?? 1024,
       decodeMinSegmentTiles: opts.decodeMinSegmentTiles ?? 2,

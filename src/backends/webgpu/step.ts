@@ -60,7 +60,6 @@ export interface StepContext {
   gqa8PermQ: boolean;
   /** gqa8, f16 caches: K/V read as 16-byte words, two vec4<f16> per load (KV16). */
   gqa8Wide: boolean;
-  gqa8Stagger: { iters: number; classes: number } | null;
   /** gqa8 with a one-segment plan: the decode kernel finishes the rows itself, no partials and no reduce dispatch (DIRECT). */
   decodeDirect: boolean;
   /** Split-KV reduce: 'serial' (64 invocations walk the segments), 'parallel' (segments over lanes + tree), 'auto' (parallel from 8 segments). */
@@ -275,9 +274,8 @@ export async function prepareStep(
       direct = ctx.decodeDirect && segments.numSegments === 1;
       decode = await pipelines.get('paged_decode_gqa8', {
         ...base,
-        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, DIRECT: direct, KV16, STAGGER: ctx.gqa8Stagger !== null },
+        flags: { SUBGROUPS: true, BLOCK_DIV: !ctx.gqa8BlockShift, LATECVT: ctx.gqa8LateConvert, HQK, HPV, QDIRECT, DIRECT: direct, KV16 },
         constants: {
-          ...(ctx.gqa8Stagger !== null ? { STAG: ctx.gqa8Stagger.iters, STAGC: ctx.gqa8Stagger.classes } : {}),
           SG, D4, L, CPL: D4 / L, CPLM1: D4 / L - 1, CPLH: Math.floor(D4 / L / 2), NPW, STEPS, TT: tileTokens, HL: L / 8, O1: L / 2, O2: L / 4, O3: L / 8,
           QKDOT: ctx.gqa8FmaChain ? 2 : (ctx.gqa8DotQK ?? cache.f16) ? 1 : 0, PERMQ: ctx.gqa8PermQ ? 1 : 0, HQK: HQK ? 1 : 0, QR, QS: 8 - QR,
         },
