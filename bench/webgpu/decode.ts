@@ -124,7 +124,10 @@ async function main(): Promise<void> {
   // every timed figure includes: timestamps, one dispatch's launch).
   const parts = process.argv.includes('--parts');
   const floor = parts ? await passFloor(device, timer) : null;
-  if (floor !== null) console.log(`timed-pass floor (one 1-workgroup dispatch): ${floor.toFixed(4)} ms`);
+  // What the floor is made of: the timestamp pair with no dispatch, and two dispatches with a barrier between.
+  const floor0 = parts ? await passFloor(device, timer, 0) : null;
+  const floor2 = parts ? await passFloor(device, timer, 2) : null;
+  if (floor !== null) console.log(`timed-pass floor: ${floor.toFixed(4)} ms with one 1-workgroup dispatch, ${floor0?.toFixed(4)} ms with none, ${floor2?.toFixed(4)} ms with two (a barrier between)`);
   const list = (name: string) => arg(name)?.split(',').map(Number);
   const batches = list('batches') ?? (quick ? [1, 8] : [1, 8, 64, 256]);
   const contexts = list('contexts') ?? (quick ? [1024, 4096] : [1024, 8192, 32768]);
@@ -226,7 +229,7 @@ async function main(): Promise<void> {
         bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
         config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
         baseline: { name: 'copy shader (bytes read + written)', ...copy },
-        ...(floor !== null ? { passFloorMs: floor } : {}),
+        ...(floor !== null ? { passFloorMs: floor, passFloorNoDispatchMs: floor0, passFloorTwoDispatchesMs: floor2 } : {}),
         rows,
       }, null, 1));
     }

@@ -108,8 +108,12 @@ fn main(@builtin(local_invocation_index) i: u32) {
   sink[i] = i;
 }`;
 
-/** Median GPU time (ms) of a timed pass holding one 1-workgroup dispatch: the floor of every timed pass. */
-export async function passFloor(device: GPUDevice, timer: Timer): Promise<number> {
+/**
+ * Median GPU time (ms) of a timed pass holding `dispatches` 1-workgroup dispatches (default 1: the
+ * floor of every timed pass). They all write one buffer, so each after the first waits on a barrier,
+ * as the split-KV reduce waits on the decode; 0 times the timestamp pair alone.
+ */
+export async function passFloor(device: GPUDevice, timer: Timer, dispatches = 1): Promise<number> {
   const buf = device.createBuffer({ size: 128, usage: GPUBufferUsage.STORAGE });
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: EMPTY_WGSL }), entryPoint: 'main' } });
   const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
@@ -117,7 +121,7 @@ export async function passFloor(device: GPUDevice, timer: Timer): Promise<number
     const pass = enc.beginComputePass({ timestampWrites: ts });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(1);
+    for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(1);
     pass.end();
   }, 31, 3);
   buf.destroy();
