@@ -46,6 +46,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x;
   let seq = wid.y;
   let qtok = u32(md[p.qslOff + seq]);
+  // Read up front: at the end it would be one more memory round trip before the write.
+  let sink = sinks[h];
   let base = seq * p.numSegments * p.numQueryHeads + h;
   let c = tid % D4;
   let r = tid / D4;
@@ -108,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
   }
   if (r == 0u) {
-    let f = finish_row(m, l, sinks[h], p.hasSinks != 0u);
+    let f = finish_row(m, l, sink, p.hasSinks != 0u);
     output[(qtok * p.numQueryHeads + h) * D4 + c] = a * f.factor;
     if (c == 0u) {
       lse[qtok * p.numQueryHeads + h] = select(f.lse, bitcast<f32>(p.negInfBits), f.empty);
@@ -121,6 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let h = wid.x;
   let seq = wid.y;
   let qtok = u32(md[p.qslOff + seq]);
+  let sink = sinks[h];
   let base = seq * p.numSegments * p.numQueryHeads + h;
   var m = NEG;
   for (var g = 0u; g < p.numSegments; g++) {
@@ -131,7 +134,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let ml = partialML[base + g * p.numQueryHeads];
     l += ml.y * rescale(ml.x, m);
   }
-  let f = finish_row(m, l, sinks[h], p.hasSinks != 0u);
+  let f = finish_row(m, l, sink, p.hasSinks != 0u);
   for (var c = tid; c < D4; c += 64u) {
     var a = vec4<f32>(0.0);
     for (var g = 0u; g < p.numSegments; g++) {

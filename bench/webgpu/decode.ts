@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const copy = await copyBandwidth(device, timer, quick ? Math.min(copyBytes, 64 << 20) : copyBytes);
   console.log(`copy shader: ${(copy.bytesPerSec / 1e9).toFixed(0)} GB/s (read + write of ${copy.bytes} B in ${copy.ms.toFixed(3)} ms)`);
 
-  // --parts: also time the paged_decode dispatch alone per row, and an empty timed pass (the floor
+  // --parts: also time the paged_decode dispatch and the reduce each alone per row, and an empty timed pass (the floor
   // every timed figure includes: timestamps, one dispatch's launch).
   const parts = process.argv.includes('--parts');
   const floor = parts ? await passFloor(device, timer) : null;
@@ -178,15 +178,19 @@ async function main(): Promise<void> {
             ms[withSinks ? 'sinks' : 'noSinks'] = median(times);
             if (parts && !withSinks) {
               // Diagnostic: the paged_decode dispatch alone (no reduce) in a timed pass of its own.
-              const d = step.attention[0];
-              const alone = await timer.time((enc, ts) => {
-                const pass = enc.beginComputePass({ timestampWrites: ts });
-                pass.setPipeline(d.pipeline);
-                pass.setBindGroup(0, d.bindGroup);
-                pass.dispatchWorkgroups(...d.grid);
-                pass.end();
-              }, reps, 3);
-              ms.decodeAlone = median(alone);
+              // Then the split-KV reduce alone (its partials left by the runs above), where there is one.
+              const alone = async (i: number) => {
+                const d = step.attention[i];
+                return median(await timer.time((enc, ts) => {
+                  const pass = enc.beginComputePass({ timestampWrites: ts });
+                  pass.setPipeline(d.pipeline);
+                  pass.setBindGroup(0, d.bindGroup);
+                  pass.dispatchWorkgroups(...d.grid);
+                  pass.end();
+                }, reps, 3));
+              };
+              ms.decodeAlone = await alone(0);
+              if (step.segments !== null && step.attention.length > 1) ms.reduceAlone = await alone(1);
             }
             // Sanity: the step's output is finite (correctness itself is the conformance table's job).
             await backend.forward(cache, layer, meta, inputs, out);
@@ -201,14 +205,14 @@ async function main(): Promise<void> {
             bwNoSinksGBs: bwNo / 1e9, bwSinksGBs: bwS / 1e9,
             fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
             sinkCost: ms.sinks / ms.noSinks - 1,
-            ...(parts ? { msDecodeAlone: ms.decodeAlone } : {}),
+            ...(parts ? { msDecodeAlone: ms.decodeAlone, msReduceAlone: ms.reduceAlone ?? null } : {}),
           };
           rows.push(row);
           console.log(
             `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
               `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%` +
-              (parts ? `  decode alone ${ms.decodeAlone.toFixed(3)} ms` : ''),
+              (parts ? `  decode alone ${ms.decodeAlone.toFixed(4)} ms` + (ms.reduceAlone !== undefined ? `, reduce alone ${ms.reduceAlone.toFixed(4)} ms` : '') : ''),
           );
         }
       }
