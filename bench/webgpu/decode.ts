@@ -9,15 +9,23 @@
 // fit, block tables reuse pool blocks in a shuffled order (stated as `aliased` in the JSON: distinct
 // bytes < bytes read). The pool is GiBs, far over the 50 MB L2, so reuse does not come from cache.
 //   node dist/bench/webgpu/decode.js [--json out.json] [--commit sha] [--quick] [--configs ...]
-//     [--batches 1,64,256] [--contexts 32768] [--unsafe] [--parts]   (--unsafe: Dawn's allow_unsafe_apis, which
+//     [--batches 1,64,256] [--contexts 32768] [--unsafe] [--parts] [--seq N]   (--unsafe: Dawn's allow_unsafe_apis, which
 //     exposes the matrix units; on by itself when a config names the mma variant)
+// --seq N adds a figure per row: the time per call of the same attention call N times in a row, one
+// pass each in one command buffer, timed from the first pass's start to the last one's end. A call then
+// starts behind the previous one, as a layer's attention does in a model step, rather than on an idle
+// GPU. Each call rewrites the same partials and outputs, so Dawn puts a barrier between calls and they
+// never overlap. They re-read the same KV bytes: rows under 2.5x the 50 MB L2 (1 x 32K and smaller)
+// are marked l2Reuse, since part of their bytes may come from L2. The single-call figure stays the
+// headline one.
 
 import { writeFileSync } from 'node:fs';
 import type { StepMetadata } from '../../src/backends/types.js';
 import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
 import { createWebGpuBackend, type WebGpuKvCache } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
-import { copyBandwidth, fillRandom, makeTimer, median, passFloor } from './timing.js';
+import { encodeAttention } from '../../src/backends/webgpu/step.js';
+import { copyBandwidth, fillRandom, makeTimer, median, passFloor, spanWrites } from './timing.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -127,7 +135,15 @@ async function main(): Promise<void> {
   // What the floor is made of: the timestamp pair with no dispatch, and two dispatches with a barrier between.
   const floor0 = parts ? await passFloor(device, timer, 0) : null;
   const floor2 = parts ? await passFloor(device, timer, 2) : null;
-  if (floor !== null) console.log(`timed-pass floor: ${floor.toFixed(4)} ms with one 1-workgroup dispatch, ${floor0?.toFixed(4)} ms with none, ${floor2?.toFixed(4)} ms with two (a barrier between)`);
+  const floorPasses = parts ? await passFloor(device, timer, 1, 2) : null;
+  if (floor !== null) {
+    console.log(
+      `timed-pass floor: ${floor.toFixed(4)} ms with one 1-workgroup dispatch, ${floor0?.toFixed(4)} ms with none, ${floor2?.toFixed(4)} ms with two (a barrier between), ` +
+        `${floorPasses?.toFixed(4)} ms for two such passes in a row`,
+    );
+  }
+  const seqCalls = Number(arg('seq') ?? 0);
+  if (!Number.isInteger(seqCalls) || seqCalls < 0) throw new Error(`--seq: calls in a row must be an integer >= 0 (got '${arg('seq')}')`);
   const list = (name: string) => arg(name)?.split(',').map(Number);
   const batches = list('batches') ?? (quick ? [1, 8] : [1, 8, 64, 256]);
   const contexts = list('contexts') ?? (quick ? [1024, 4096] : [1024, 8192, 32768]);
@@ -192,6 +208,12 @@ async function main(): Promise<void> {
               ms.decodeAlone = await alone(0);
               if (step.segments !== null && step.attention.length > 1) ms.reduceAlone = await alone(1);
             }
+            if (seqCalls > 0 && !f32Only) {
+              const inRow = await timer.time((enc, ts) => {
+                for (let k = 0; k < seqCalls; k++) encodeAttention(step, enc, spanWrites(ts, k, seqCalls));
+              }, reps, 3);
+              ms[withSinks ? 'seqSinks' : 'seqNoSinks'] = median(inRow) / seqCalls;
+            }
             // Sanity: the step's output is finite (correctness itself is the conformance table's job).
             await backend.forward(cache, layer, meta, inputs, out);
             if (!out.output.every(Number.isFinite)) throw new Error(`non-finite output at batch ${batch} context ${context}`);
@@ -206,13 +228,22 @@ async function main(): Promise<void> {
             fracCopyNoSinks: bwNo / copy.bytesPerSec, fracCopySinks: bwS / copy.bytesPerSec,
             sinkCost: ms.sinks / ms.noSinks - 1,
             ...(parts ? { msDecodeAlone: ms.decodeAlone, msReduceAlone: ms.reduceAlone ?? null } : {}),
+            ...(ms.seqNoSinks !== undefined
+              ? {
+                  inRow: {
+                    calls: seqCalls, l2Reuse: kvBytes < 2.5 * 50e6, msPerCallNoSinks: ms.seqNoSinks, msPerCallSinks: ms.seqSinks,
+                    fracCopyNoSinks: kvBytes / (ms.seqNoSinks / 1e3) / copy.bytesPerSec, fracCopySinks: kvBytes / (ms.seqSinks / 1e3) / copy.bytesPerSec,
+                  },
+                }
+              : {}),
           };
           rows.push(row);
           console.log(
             `${variant.padEnd(5)}>${String(kernel).padEnd(5)} ${cacheDtype}${packed ? 'p' : ' '} t${target}:s${longSteps ? `a${longSteps}` : steps}:l${lanes}:${opts || '-'} batch ${String(batch).padStart(3)} ctx ${String(context).padStart(5)} seg ${String(segments).padStart(3)}  ` +
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
               `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%` +
-              (parts ? `  decode alone ${ms.decodeAlone.toFixed(4)} ms` + (ms.reduceAlone !== undefined ? `, reduce alone ${ms.reduceAlone.toFixed(4)} ms` : '') : ''),
+              (parts ? `  decode alone ${ms.decodeAlone.toFixed(4)} ms` + (ms.reduceAlone !== undefined ? `, reduce alone ${ms.reduceAlone.toFixed(4)} ms` : '') : '') +
+              (ms.seqNoSinks !== undefined ? `  in a row of ${seqCalls}: ${(1e3 * ms.seqNoSinks).toFixed(1)} us/call ${((100 * kvBytes) / (ms.seqNoSinks / 1e3) / copy.bytesPerSec).toFixed(1)}%${kvBytes < 2.5 * 50e6 ? ' (L2 reuse possible)' : ''}` : ''),
           );
         }
       }
@@ -233,7 +264,8 @@ async function main(): Promise<void> {
         bench: 'webgpu paged_decode KV-read bandwidth', machine, date: new Date().toISOString(), commit: arg('commit') ?? null,
         config: { numQueryHeads: Hq, numKvHeads: Hkv, headSize: D, blockSize: BS, dtype, poolBlocks, timer: timer.kind, dawnOptions: 'enable-dawn-features=vulkan_enable_f16_on_nvidia disable-dawn-features=timestamp_quantization', subgroupSize: backendInfo },
         baseline: { name: 'copy shader (bytes read + written)', ...copy },
-        ...(floor !== null ? { passFloorMs: floor, passFloorNoDispatchMs: floor0, passFloorTwoDispatchesMs: floor2 } : {}),
+        ...(floor !== null ? { passFloorMs: floor, passFloorNoDispatchMs: floor0, passFloorTwoDispatchesMs: floor2, passFloorTwoPassesMs: floorPasses } : {}),
+        ...(seqCalls > 0 ? { seqCalls } : {}),
         rows,
       }, null, 1));
     }

@@ -58,6 +58,16 @@ export function makeTimer(device: GPUDevice): Timer {
   };
 }
 
+/** The timestamp writes of pass k of n timed as one span: the start on the first pass, the end on the last. */
+export function spanWrites(ts: GPUComputePassTimestampWrites | undefined, k: number, n: number): GPUComputePassTimestampWrites | undefined {
+  if (ts === undefined || (k > 0 && k < n - 1)) return undefined;
+  return {
+    querySet: ts.querySet,
+    ...(k === 0 ? { beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } : {}),
+    ...(k === n - 1 ? { endOfPassWriteIndex: ts.endOfPassWriteIndex } : {}),
+  };
+}
+
 export function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)];
@@ -109,20 +119,23 @@ fn main(@builtin(local_invocation_index) i: u32) {
 }`;
 
 /**
- * Median GPU time (ms) of a timed pass holding `dispatches` 1-workgroup dispatches (default 1: the
- * floor of every timed pass). They all write one buffer, so each after the first waits on a barrier,
- * as the split-KV reduce waits on the decode; 0 times the timestamp pair alone.
+ * Median GPU time (ms) of `passes` passes in one command buffer, each holding `dispatches` 1-workgroup
+ * dispatches, from the first pass's start to the last pass's end (defaults 1 and 1: the floor of every
+ * timed pass). They all write one buffer, so each dispatch after the first waits on a barrier, as the
+ * split-KV reduce waits on the decode; dispatches 0 times the timestamp pair alone.
  */
-export async function passFloor(device: GPUDevice, timer: Timer, dispatches = 1): Promise<number> {
+export async function passFloor(device: GPUDevice, timer: Timer, dispatches = 1, passes = 1): Promise<number> {
   const buf = device.createBuffer({ size: 128, usage: GPUBufferUsage.STORAGE });
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: EMPTY_WGSL }), entryPoint: 'main' } });
   const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
   const times = await timer.time((enc, ts) => {
-    const pass = enc.beginComputePass({ timestampWrites: ts });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bg);
-    for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(1);
-    pass.end();
+    for (let k = 0; k < passes; k++) {
+      const pass = enc.beginComputePass({ timestampWrites: spanWrites(ts, k, passes) });
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bg);
+      for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(1);
+      pass.end();
+    }
   }, 31, 3);
   buf.destroy();
   return median(times);

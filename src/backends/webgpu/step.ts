@@ -360,7 +360,12 @@ export function encodeStep(step: PreparedStep, encoder: GPUCommandEncoder, atten
     pass.dispatchWorkgroups(...step.reshape.grid);
     pass.end();
   }
-  const pass = encoder.beginComputePass({ label: 'sinkrt.attention', timestampWrites: attentionTimestamps });
+  encodeAttention(step, encoder, attentionTimestamps);
+}
+
+/** Records the step's attention pass alone: its dispatches in order (decode, reduce, unified). */
+export function encodeAttention(step: PreparedStep, encoder: GPUCommandEncoder, timestamps?: GPUComputePassTimestampWrites): void {
+  const pass = encoder.beginComputePass({ label: 'sinkrt.attention', timestampWrites: timestamps });
   for (const d of step.attention) {
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
