@@ -243,7 +243,10 @@ async function main(): Promise<void> {
               `no-sinks ${ms.noSinks.toFixed(3)} ms ${(bwNo / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopyNoSinks).toFixed(1)}%  ` +
               `sinks ${ms.sinks.toFixed(3)} ms ${(bwS / 1e9).toFixed(0)} GB/s ${(100 * row.fracCopySinks).toFixed(1)}%  sink cost ${(100 * row.sinkCost).toFixed(1)}%` +
               (parts ? `  decode alone ${ms.decodeAlone.toFixed(4)} ms` + (ms.reduceAlone !== undefined ? `, reduce alone ${ms.reduceAlone.toFixed(4)} ms` : '') : '') +
-              (ms.seqNoSinks !== undefined ? `  in a row of ${seqCalls}: ${(1e3 * ms.seqNoSinks).toFixed(1)} us/call ${((100 * kvBytes) / (ms.seqNoSinks / 1e3) / copy.bytesPerSec).toFixed(1)}%${kvBytes < 2.5 * 50e6 ? ' (L2 reuse possible)' : ''}` : ''),
+              (ms.seqNoSinks !== undefined
+                ? `  in a row of ${seqCalls}: ${(1e3 * ms.seqNoSinks).toFixed(1)} us/call ${((100 * kvBytes) / (ms.seqNoSinks / 1e3) / copy.bytesPerSec).toFixed(1)}%` +
+                  ` / sinks ${(1e3 * ms.seqSinks).toFixed(1)} us/call ${((100 * kvBytes) / (ms.seqSinks / 1e3) / copy.bytesPerSec).toFixed(1)}%${kvBytes < 2.5 * 50e6 ? ' (L2 reuse possible)' : ''}`
+                : ''),
           );
         }
       }
