@@ -40,7 +40,7 @@ for s in $sections; do
     conf-rocm) section conf-rocm 200 $N dist/test/rocm/run-device.js "$OUT/rocm-conformance.json" ;;
     conf-webgpu) section conf-webgpu 200 $N dist/bench/webgpu/conformance.js --backend vulkan --json "$OUT/webgpu-conformance.json" ;;
     bench-rocm) section bench-rocm 300 bash bench/rocm/run.sh "$OUT/rocm" "$commit" ;;
-    bench-webgpu) section bench-webgpu 200 $N dist/bench/webgpu/decode.js --backend vulkan --configs auto:1024 --f32-check --commit "$commit" --json "$OUT/webgpu-decode.json" ;;
+    bench-webgpu) section bench-webgpu 200 $N dist/bench/webgpu/decode.js --backend vulkan --configs auto:1024 --f32-check --parts --seq 8 --commit "$commit" --json "$OUT/webgpu-decode.json" ;;
     serve)
       JSON=1 section serve-auto 150 $N dist/src/cli/main.js serve --json --quiet
       JSON=1 section serve-webgpu 200 $N dist/src/cli/main.js serve --backend webgpu --json --quiet ;;
