@@ -14,8 +14,8 @@
 // --seq N adds a figure per row: the time per call of the same attention call N times in a row, one
 // pass each in one command buffer, timed from the first pass's start to the last one's end. A call then
 // starts behind the previous one, as a layer's attention does in a model step, rather than on an idle
-// GPU. Each call rewrites the same partials and outputs, so Dawn puts a barrier between calls and they
-// never overlap. They re-read the same KV bytes: rows under 2.5x the 50 MB L2 (1 x 32K and smaller)
+// GPU. Each call rewrites the partials the call before it read and the outputs it wrote, so WebGPU
+// orders each call after the one before, as a layer waits on the one before it. They re-read the same KV bytes: rows under 2.5x the 50 MB L2 (1 x 32K and smaller)
 // are marked l2Reuse, since part of their bytes may come from L2. The single-call figure stays the
 // headline one.
 
@@ -129,7 +129,7 @@ async function main(): Promise<void> {
   console.log(`copy shader: ${(copy.bytesPerSec / 1e9).toFixed(0)} GB/s (read + write of ${copy.bytes} B in ${copy.ms.toFixed(3)} ms)`);
 
   // --parts: also time the paged_decode dispatch and the reduce each alone per row, and an empty timed pass (the floor
-  // every timed figure includes: timestamps, one dispatch's launch).
+  // every timed figure includes: the timestamp pair and the first dispatch of a submission), split into its parts.
   const parts = process.argv.includes('--parts');
   const floor = parts ? await passFloor(device, timer) : null;
   // What the floor is made of: the timestamp pair with no dispatch, and two dispatches with a barrier between.
