@@ -24,7 +24,7 @@ import type { StepMetadata } from '../../src/backends/types.js';
 import type { DecodeVariant } from '../../src/backends/webgpu/step.js';
 import { createWebGpuBackend, type WebGpuKvCache } from '../../src/backends/webgpu/index.js';
 import { createNodeDevice, loadShadersFromDisk } from '../../src/backends/webgpu/node.js';
-import { encodeAttention } from '../../src/backends/webgpu/step.js';
+import { encodePass } from '../../src/backends/webgpu/step.js';
 import { copyBandwidth, fillRandom, makeTimer, median, passFloor, spanWrites } from './timing.js';
 
 function arg(name: string): string | undefined {
@@ -195,22 +195,13 @@ async function main(): Promise<void> {
             if (parts && !withSinks) {
               // Diagnostic: the paged_decode dispatch alone (no reduce) in a timed pass of its own.
               // Then the split-KV reduce alone (its partials left by the runs above), where there is one.
-              const alone = async (i: number) => {
-                const d = step.attention[i];
-                return median(await timer.time((enc, ts) => {
-                  const pass = enc.beginComputePass({ timestampWrites: ts });
-                  pass.setPipeline(d.pipeline);
-                  pass.setBindGroup(0, d.bindGroup);
-                  pass.dispatchWorkgroups(...d.grid);
-                  pass.end();
-                }, reps, 3));
-              };
+              const alone = async (i: number) => median(await timer.time((enc, ts) => encodePass(enc, 'bench.alone', [step.attention[i]], ts), reps, 3));
               ms.decodeAlone = await alone(0);
               if (step.segments !== null && step.attention.length > 1) ms.reduceAlone = await alone(1);
             }
             if (seqCalls > 0 && !f32Only) {
               const inRow = await timer.time((enc, ts) => {
-                for (let k = 0; k < seqCalls; k++) encodeAttention(step, enc, spanWrites(ts, k, seqCalls));
+                for (let k = 0; k < seqCalls; k++) encodePass(enc, 'sinkrt.attention', step.attention, spanWrites(ts, k, seqCalls));
               }, reps, 3);
               ms[withSinks ? 'seqSinks' : 'seqNoSinks'] = median(inRow) / seqCalls;
             }

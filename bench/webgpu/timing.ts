@@ -3,6 +3,8 @@
 // submit + onSubmittedWorkDone (marked as such in the results). Plus the copy-shader baseline and
 // a GPU-side fill of large buffers (so a multi-GiB KV cache needs no host upload).
 
+import { encodePass, type Dispatch } from '../../src/backends/webgpu/step.js';
+
 export interface Timer {
   kind: 'gpu-timestamps' | 'wall-clock';
   /** Runs `encodePass(encoder, timestampWrites)` reps times after warmup; returns per-rep ms. */
@@ -98,13 +100,7 @@ export async function copyBandwidth(device: GPUDevice, timer: Timer, bytes: numb
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: COPY_WGSL }), entryPoint: 'main' } });
   const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
   const groups = Math.min(65535, Math.ceil(bytes / 16 / 256 / 4));
-  const times = await timer.time((enc, ts) => {
-    const pass = enc.beginComputePass({ timestampWrites: ts });
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(groups);
-    pass.end();
-  }, 15, 3);
+  const times = await timer.time((enc, ts) => encodePass(enc, 'bench.copy', [{ pipeline, bindGroup: bg, grid: [groups, 1, 1] }], ts), 15, 3);
   src.destroy();
   dst.destroy();
   const ms = median(times);
@@ -128,14 +124,9 @@ export async function passFloor(device: GPUDevice, timer: Timer, dispatches = 1,
   const buf = device.createBuffer({ size: 128, usage: GPUBufferUsage.STORAGE });
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code: EMPTY_WGSL }), entryPoint: 'main' } });
   const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: buf } }] });
+  const one: Dispatch = { pipeline, bindGroup: bg, grid: [1, 1, 1] };
   const times = await timer.time((enc, ts) => {
-    for (let k = 0; k < passes; k++) {
-      const pass = enc.beginComputePass({ timestampWrites: spanWrites(ts, k, passes) });
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bg);
-      for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(1);
-      pass.end();
-    }
+    for (let k = 0; k < passes; k++) encodePass(enc, 'bench.floor', Array<Dispatch>(dispatches).fill(one), spanWrites(ts, k, passes));
   }, 31, 3);
   buf.destroy();
   return median(times);
@@ -174,11 +165,7 @@ export async function fillRandom(device: GPUDevice, buffer: GPUBuffer, seed: num
     device.queue.writeBuffer(params, 0, new Uint32Array([seed + off, words, gx * 256, 0]));
     const bg = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: params } }, { binding: 1, resource: { buffer, offset: off, size } }] });
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(gx, Math.ceil(groups / gx));
-    pass.end();
+    encodePass(enc, 'bench.fill', [{ pipeline, bindGroup: bg, grid: [gx, Math.ceil(groups / gx), 1] }]);
     device.queue.submit([enc.finish()]);
   }
   await device.queue.onSubmittedWorkDone();

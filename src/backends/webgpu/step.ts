@@ -88,7 +88,7 @@ export interface CacheBuffers {
   f16: boolean;
 }
 
-interface Dispatch {
+export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
   grid: [number, number, number];
@@ -353,20 +353,14 @@ export async function prepareStep(
 
 /** Records the step: reshape_and_cache in one pass, attention in another (optionally timestamped). */
 export function encodeStep(step: PreparedStep, encoder: GPUCommandEncoder, attentionTimestamps?: GPUComputePassTimestampWrites): void {
-  if (step.reshape) {
-    const pass = encoder.beginComputePass({ label: 'sinkrt.reshape_and_cache' });
-    pass.setPipeline(step.reshape.pipeline);
-    pass.setBindGroup(0, step.reshape.bindGroup);
-    pass.dispatchWorkgroups(...step.reshape.grid);
-    pass.end();
-  }
-  encodeAttention(step, encoder, attentionTimestamps);
+  if (step.reshape) encodePass(encoder, 'sinkrt.reshape_and_cache', [step.reshape]);
+  encodePass(encoder, 'sinkrt.attention', step.attention, attentionTimestamps);
 }
 
-/** Records the step's attention pass alone: its dispatches in order (decode, reduce, unified). */
-export function encodeAttention(step: PreparedStep, encoder: GPUCommandEncoder, timestamps?: GPUComputePassTimestampWrites): void {
-  const pass = encoder.beginComputePass({ label: 'sinkrt.attention', timestampWrites: timestamps });
-  for (const d of step.attention) {
+/** Records one compute pass holding `dispatches` in order (the benchmarks time a step's dispatches through it too). */
+export function encodePass(encoder: GPUCommandEncoder, label: string, dispatches: readonly Dispatch[], timestamps?: GPUComputePassTimestampWrites): void {
+  const pass = encoder.beginComputePass({ label, timestampWrites: timestamps });
+  for (const d of dispatches) {
     pass.setPipeline(d.pipeline);
     pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(...d.grid);
