@@ -41,6 +41,21 @@ var<workgroup> tm: array<f32, WGR>;
 var<workgroup> tl: array<f32, WGR>;
 var<workgroup> ta: array<vec4<f32>, WGR>;
 
+// The state (m, l, a) of one row and column over some segments, merged with another state of the same
+// row and column over other segments (m2, l2, a2). Neither holds the sink: finish_row adds it once.
+struct Part {
+  m: f32,
+  l: f32,
+  a: vec4<f32>,
+}
+
+fn merge_part(x: Part, m2: f32, l2: f32, a2: vec4<f32>) -> Part {
+  let mn = max(x.m, m2);
+  let s0 = rescale(x.m, mn);
+  let s1 = rescale(m2, mn);
+  return Part(mn, x.l * s0 + l2 * s1, x.a * s0 + a2 * s1);
+}
+
 @compute @workgroup_size(WGR)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
   let h = wid.x;
@@ -53,9 +68,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let r = tid / D4;
   // This invocation's segments, merged online; four segments' loads are issued before their merges
   // (batch 1 x 32K: 128 segments, 8 per invocation, two rounds of loads instead of eight).
-  var m = NEG;
-  var l = 0.0;
-  var a = vec4<f32>(0.0);
+  var st = Part(NEG, 0.0, vec4<f32>(0.0));
   var g = r;
   for (; g + 3u * R < p.numSegments; g += 4u * R) {
     var mls: array<vec2<f32>, 4>;
@@ -65,53 +78,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     os[$u] = partialO[(base + (g + $u * R) * p.numQueryHeads) * D4 + c];
 //#end
 //#unroll u 4
-    {
-      let mn = max(m, mls[$u].x);
-      let s0 = rescale(m, mn);
-      let s1 = rescale(mls[$u].x, mn);
-      l = l * s0 + mls[$u].y * s1;
-      a = a * s0 + os[$u] * s1;
-      m = mn;
-    }
+    st = merge_part(st, mls[$u].x, mls[$u].y, os[$u]);
 //#end
   }
   for (; g < p.numSegments; g += R) {
     let ml = partialML[base + g * p.numQueryHeads];
-    let o = partialO[(base + g * p.numQueryHeads) * D4 + c];
-    let mn = max(m, ml.x);
-    let s0 = rescale(m, mn);
-    let s1 = rescale(ml.x, mn);
-    l = l * s0 + ml.y * s1;
-    a = a * s0 + o * s1;
-    m = mn;
+    st = merge_part(st, ml.x, ml.y, partialO[(base + g * p.numQueryHeads) * D4 + c]);
   }
-  tm[tid] = m;
-  tl[tid] = l;
-  ta[tid] = a;
+  tm[tid] = st.m;
+  tl[tid] = st.l;
+  ta[tid] = st.a;
   workgroupBarrier();
   // Tree over the R segment lanes: lane r merges lane r + half (same column).
   for (var half = R / 2u; half > 0u; half >>= 1u) {
     if (r < half) {
       let o = tid + half * D4;
-      let mo = tm[o];
-      let mn = max(m, mo);
-      let s0 = rescale(m, mn);
-      let s1 = rescale(mo, mn);
-      l = l * s0 + tl[o] * s1;
-      a = a * s0 + ta[o] * s1;
-      m = mn;
+      st = merge_part(st, tm[o], tl[o], ta[o]);
     }
     workgroupBarrier();
     if (r < half) {
-      tm[tid] = m;
-      tl[tid] = l;
-      ta[tid] = a;
+      tm[tid] = st.m;
+      tl[tid] = st.l;
+      ta[tid] = st.a;
     }
     workgroupBarrier();
   }
   if (r == 0u) {
-    let f = finish_row(m, l, sink, p.hasSinks != 0u);
-    output[(qtok * p.numQueryHeads + h) * D4 + c] = a * f.factor;
+    let f = finish_row(st.m, st.l, sink, p.hasSinks != 0u);
+    output[(qtok * p.numQueryHeads + h) * D4 + c] = st.a * f.factor;
     if (c == 0u) {
       lse[qtok * p.numQueryHeads + h] = select(f.lse, bitcast<f32>(p.negInfBits), f.empty);
     }
