@@ -39,9 +39,10 @@ fi
 cudalib=$("$NVCC" --dryrun -x cu -c /dev/null 2>&1 | sed -n 's/.*LIBRARIES=.*"-L\([^"]*targets[^"]*\/lib\)".*/\1/p' | head -1)
 [ -n "$cudalib" ] && [ -f "$cudalib/libcudart_static.a" ] || { echo "build-rocm: libcudart_static.a not found next to $NVCC" >&2; exit 1; }
 t1=$(date +%s)
+# shellcheck source=scripts/nvcc-flags.sh
+. scripts/nvcc-flags.sh
 for f in "${srcs[@]}"; do
-  "$NVCC" -x cu -c -O3 --use_fast_math -std=c++17 -gencode=arch=compute_90a,code=sm_90a \
-    -Xcompiler -fPIC,-Wall -Werror all-warnings "native-rocm/kernels/$f.hip" -o "$out/nv/$f.o"
+  "$NVCC" "${NV_KERNEL[@]}" "native-rocm/kernels/$f.hip" -o "$out/nv/$f.o"
 done
 echo "build-rocm: nvcc sm_90a ok ($(( $(date +%s) - t1 ))s)"
 
@@ -54,8 +55,7 @@ objs=("${objs[@]/%/.o}")
   -L"$cudalib" -lcudart_static -ldl -lpthread -lrt
 mv "$out/sinkrt.node.tmp" "$out/sinkrt.node"
 if [ -f bench/rocm/sinkrt_bench.cpp ]; then
-  "$NVCC" -x cu -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Inative-rocm/kernels \
-    -c bench/rocm/sinkrt_bench.cpp -o "$out/nv/sinkrt_bench.o"
-  "$NVCC" -gencode=arch=compute_90a,code=sm_90a "$out/nv/sinkrt_bench.o" "${objs[@]}" -cudart static -o "$out/sinkrt_bench"
+  "$NVCC" "${NV_BENCH[@]}" bench/rocm/sinkrt_bench.cpp -o "$out/nv/sinkrt_bench.o"
+  "$NVCC" "${NV_LINK[@]}" "$out/nv/sinkrt_bench.o" "${objs[@]}" -o "$out/sinkrt_bench"
 fi
 echo "build-rocm: $out/sinkrt.node ($(wc -c < "$out/sinkrt.node") bytes) in $(( $(date +%s) - t0 ))s"

@@ -10,20 +10,20 @@ cd "$(dirname "$0")/../.."
 b=native-rocm/build
 [ -f "$b/nv/runtime.o" ] || { echo "variants: run scripts/build-rocm.sh first" >&2; exit 1; }
 NVCC=${NVCC:-nvcc}
-arch=(-gencode=arch=compute_90a,code=sm_90a)
+# shellcheck source=scripts/nvcc-flags.sh
+. scripts/nvcc-flags.sh
 for spec in "$@"; do
   name=${spec%%=*}
   flags=${spec#*=}
   d="$b/var/$name"
   mkdir -p "$d"
   # shellcheck disable=SC2086
-  "$NVCC" -x cu -c -O3 --use_fast_math -std=c++17 "${arch[@]}" $flags -Xcompiler -fPIC,-Wall -Werror all-warnings \
-    native-rocm/kernels/paged_decode.hip -o "$d/paged_decode.o"
+  "$NVCC" "${NV_KERNEL[@]}" $flags native-rocm/kernels/paged_decode.hip -o "$d/paged_decode.o"
   # shellcheck disable=SC2086
-  "$NVCC" -x cu -O3 -std=c++17 "${arch[@]}" $flags -Inative-rocm/kernels -c bench/rocm/sinkrt_bench.cpp -o "$d/sinkrt_bench.o"
+  "$NVCC" "${NV_BENCH[@]}" $flags bench/rocm/sinkrt_bench.cpp -o "$d/sinkrt_bench.o"
   objs=()
   for f in runtime reshape_and_cache paged_attention prefill; do objs+=("$b/nv/$f.o"); done
-  "$NVCC" "${arch[@]}" "$d/sinkrt_bench.o" "$d/paged_decode.o" "${objs[@]}" -cudart static -o "$d/sinkrt_bench"
+  "$NVCC" "${NV_LINK[@]}" "$d/sinkrt_bench.o" "$d/paged_decode.o" "${objs[@]}" -o "$d/sinkrt_bench"
   rm -f "$d"/*.o
   echo "variants: $d/sinkrt_bench ($flags)"
 done
